@@ -1,0 +1,138 @@
+using System.Text.Json;
+using FluentValidation;
+using FluentValidation.AspNetCore;
+using JobApi.Engine;
+using JobApi.JobKinds;
+using JobApi.Options;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace JobApi.Api;
+
+/// <summary>Jobs: submit, watch, read results, cancel.</summary>
+[ApiController]
+[Route("v1/jobs")]
+[Produces("application/json")]
+public sealed class JobsController(JobStore store, JobKindRegistry kinds, IValidator<SubmitRequest> validator, IOptions<JobApiOptions> options)
+    : ControllerBase
+{
+    private const int MaxIdempotencyKeyLength = 200;
+
+    /// <summary>Submits a job. With an <c>Idempotency-Key</c>, repeating the same body returns the same job.</summary>
+    [HttpPost]
+    [Consumes("application/json")]
+    [ProducesResponseType<JobStatus>(StatusCodes.Status202Accepted)]
+    [ProducesResponseType<ValidationProblemDetails>(StatusCodes.Status400BadRequest, "application/problem+json")]
+    [ProducesResponseType<ProblemDetails>(StatusCodes.Status413PayloadTooLarge, "application/problem+json")]
+    [ProducesResponseType<ProblemDetails>(StatusCodes.Status415UnsupportedMediaType, "application/problem+json")]
+    [ProducesResponseType<ProblemDetails>(StatusCodes.Status422UnprocessableEntity, "application/problem+json")]
+    [ProducesResponseType<ProblemDetails>(StatusCodes.Status503ServiceUnavailable, "application/problem+json")]
+    public async Task<ActionResult<JobStatus>> Submit(
+        [FromBody] SubmitRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey)
+    {
+        if (idempotencyKey is { Length: > MaxIdempotencyKeyLength or 0 })
+            ModelState.AddModelError("Idempotency-Key", $"Idempotency-Key must be 1 to {MaxIdempotencyKeyLength} characters.");
+        var check = await validator.ValidateAsync(request);
+        check.AddToModelState(ModelState);
+        if (!ModelState.IsValid) return ValidationProblem(ModelState);
+
+        kinds.TryGet(request.Kind!, out var kind);
+        var plan = kind!.Plan(request.Input, request.Shards, options.Value.Limits.MaxShards);
+        if (!plan.IsValid)
+        {
+            foreach (var (field, messages) in plan.Errors!)
+                foreach (var message in messages) ModelState.AddModelError(field, message);
+            return ValidationProblem(ModelState);
+        }
+
+        var outcome = await store.SubmitAsync(request.Kind!, request.Input, request.Shards,
+            request.MaxAttempts ?? SubmitRequestValidator.DefaultMaxAttempts, plan, idempotencyKey);
+        if (outcome.Status is null)
+        {
+            return Problem(type: Problems.IdempotencyMismatch, title: "Idempotency-Key reused with a different body",
+                statusCode: StatusCodes.Status422UnprocessableEntity,
+                detail: "This Idempotency-Key was used before with another request body; use a new key for a new job.");
+        }
+        if (!outcome.Created) Response.Headers["Idempotent-Replayed"] = "true";
+        return Accepted($"/v1/jobs/{outcome.Status.Id}", outcome.Status);
+    }
+
+    /// <summary>The job's status: state, shard counts, progress.</summary>
+    [HttpGet("{id}")]
+    [ProducesResponseType<JobStatus>(StatusCodes.Status200OK)]
+    [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, "application/problem+json")]
+    public async Task<ActionResult<JobStatus>> Get(string id) =>
+        await store.GetStatusAsync(id) is { } status ? status : NotFound(Problems.JobNotFound(id));
+
+    /// <summary>The result of a succeeded job. <c>waitSeconds</c> (0..60) holds the request until the job ends.</summary>
+    [HttpGet("{id}/result")]
+    [ProducesResponseType<JobResult>(StatusCodes.Status200OK)]
+    [ProducesResponseType<ValidationProblemDetails>(StatusCodes.Status400BadRequest, "application/problem+json")]
+    [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, "application/problem+json")]
+    [ProducesResponseType<ProblemDetails>(StatusCodes.Status409Conflict, "application/problem+json")]
+    public async Task<ActionResult<JobResult>> Result(string id, [FromQuery] int waitSeconds = 0)
+    {
+        if (waitSeconds is < 0 or > 60)
+        {
+            ModelState.AddModelError(nameof(waitSeconds), "waitSeconds must be between 0 and 60.");
+            return ValidationProblem(ModelState);
+        }
+        var status = await store.WaitForFinalAsync(id, TimeSpan.FromSeconds(waitSeconds), HttpContext.RequestAborted);
+        if (status is null) return NotFound(Problems.JobNotFound(id));
+        if (status.State == JobStates.Succeeded && await store.GetResultJsonAsync(id) is { } json)
+        {
+            using var doc = JsonDocument.Parse(json);
+            return new JobResult(status.Id, status.Kind, doc.RootElement.Clone());
+        }
+        var problem = new ProblemDetails
+        {
+            Type = Problems.NotFinished, Status = StatusCodes.Status409Conflict,
+            Title = status.IsFinal ? $"The job {status.State}" : "The job has not finished",
+            Detail = status.IsFinal ? $"Job {id} ended {status.State}; it has no result." : $"Job {id} is {status.State} ({status.Progress:P0} done).",
+        };
+        problem.Extensions["state"] = status.State;
+        if (status.Error is not null) problem.Extensions["error"] = status.Error;
+        return Conflict(problem);
+    }
+
+    /// <summary>Shards of the job, in index order, paged.</summary>
+    [HttpGet("{id}/shards")]
+    [ProducesResponseType<ShardPage>(StatusCodes.Status200OK)]
+    [ProducesResponseType<ValidationProblemDetails>(StatusCodes.Status400BadRequest, "application/problem+json")]
+    [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, "application/problem+json")]
+    public async Task<ActionResult<ShardPage>> Shards(string id, [FromQuery] string? cursor = null, [FromQuery] int limit = 100)
+    {
+        var start = 0;
+        if (cursor is not null && (!int.TryParse(cursor, out start) || start < 0))
+            ModelState.AddModelError(nameof(cursor), "cursor must be a value returned as nextCursor.");
+        if (limit is < 1 or > 1000) ModelState.AddModelError(nameof(limit), "limit must be between 1 and 1000.");
+        if (!ModelState.IsValid) return ValidationProblem(ModelState);
+        return await store.GetShardsAsync(id, start, limit) is { } page ? page : NotFound(Problems.JobNotFound(id));
+    }
+
+    /// <summary>Cancels the job: queued shards stop at once, running ones within seconds. No effect on a finished job.</summary>
+    [HttpPost("{id}/cancel")]
+    [ProducesResponseType<JobStatus>(StatusCodes.Status202Accepted)]
+    [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, "application/problem+json")]
+    public async Task<ActionResult<JobStatus>> Cancel(string id) =>
+        await store.CancelAsync(id) is { } status ? Accepted(status) : NotFound(Problems.JobNotFound(id));
+
+    /// <summary>Jobs, newest first, filtered by state and kind, paged with <c>nextCursor</c>.</summary>
+    [HttpGet]
+    [ProducesResponseType<JobPage>(StatusCodes.Status200OK)]
+    [ProducesResponseType<ValidationProblemDetails>(StatusCodes.Status400BadRequest, "application/problem+json")]
+    public async Task<ActionResult<JobPage>> List([FromQuery] string? state = null, [FromQuery] string? kind = null,
+        [FromQuery] string? cursor = null, [FromQuery] int limit = 50)
+    {
+        if (state is not null && !JobStates.All.Contains(state))
+            ModelState.AddModelError(nameof(state), $"state must be one of {string.Join(", ", JobStates.All)}.");
+        if (kind is not null && !kinds.TryGet(kind, out _)) ModelState.AddModelError(nameof(kind), $"Unknown kind '{kind}'.");
+        if (cursor is not null && !JobId.IsWellFormed(cursor)) ModelState.AddModelError(nameof(cursor), "cursor must be a value returned as nextCursor.");
+        if (limit is < 1 or > 1000) ModelState.AddModelError(nameof(limit), "limit must be between 1 and 1000.");
+        if (!ModelState.IsValid) return ValidationProblem(ModelState);
+        return await store.ListAsync(state, kind, cursor, limit);
+    }
+}
+
+/// <summary>The result of a succeeded job.</summary>
+public sealed record JobResult(string Id, string Kind, JsonElement Result);

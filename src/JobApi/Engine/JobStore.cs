@@ -1,0 +1,173 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using JobApi.JobKinds;
+using JobApi.Options;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace JobApi.Engine;
+
+/// <summary>The API side of the engine: submit, read, cancel. Workers use <see cref="ShardQueue"/>.</summary>
+public sealed class JobStore(IConnectionMultiplexer redis, RedisKeys keys, JobEvents events, IOptions<JobApiOptions> options)
+{
+    private readonly JobApiOptions _options = options.Value;
+    private IDatabase Db => redis.GetDatabase();
+
+    /// <summary>Creates the job (or finds the one an earlier request with the same idempotency key created).
+    /// Returns null status with <c>IdempotencyConflict</c> when the key was used with another body.</summary>
+    public async Task<SubmitOutcome> SubmitAsync(string kind, JsonElement input, int? shards, int maxAttempts, JobPlan plan, string? idempotencyKey)
+    {
+        var bodyHash = BodyHash(kind, input, shards, maxAttempts);
+        var id = JobId.New();
+        if (idempotencyKey is not null)
+        {
+            var claimed = await ClaimIdempotencyKeyAsync(idempotencyKey, id, bodyHash);
+            if (claimed is null) return SubmitOutcome.IdempotencyConflict;
+            id = claimed;
+        }
+
+        var job = keys.Job(id);
+        RedisValue[] args =
+        [
+            kind, plan.ShardPayloads.Count, maxAttempts, plan.MergeContext, bodyHash, (long)_options.Retention.TotalMilliseconds,
+            .. plan.ShardPayloads.Select(p => (RedisValue)p),
+        ];
+        var db = Db;
+        var batch = db.CreateBatch();
+        // The index entries come first: a job hash that exists is always findable by the sweep.
+        var index = batch.SortedSetAddAsync(keys.JobIndex, id, 0);
+        var pending = batch.SortedSetAddAsync(keys.Pending, id, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), SortedSetWhen.NotExists);
+        var submit = batch.RunAsync(LuaScripts.Submit, job, args);
+        batch.Execute();
+        await Task.WhenAll(index, pending, submit);
+        var created = (int)(await submit)[0] == 1;
+
+        if (created || !JobStates.IsFinal((string)(await submit)[1]!))
+        {
+            if (created || await db.ListPositionAsync(keys.Active, id) < 0)
+                await db.ListLeftPushAsync(keys.Active, id);
+            await db.PublishAsync(keys.NudgeChannel, id, CommandFlags.FireAndForget);
+        }
+        if (_options.Durability.WaitReplicas > 0)
+            await db.ExecuteAsync("WAIT", _options.Durability.WaitReplicas, 5000);
+
+        var status = await GetStatusAsync(id) ?? throw new InvalidOperationException($"Job {id} vanished right after it was created.");
+        return new SubmitOutcome(status, created);
+    }
+
+    /// <summary>SET NX of the key → (our id, hash). Returns the id that owns the key, or null when its body differs.</summary>
+    private async Task<string?> ClaimIdempotencyKeyAsync(string idempotencyKey, string id, string bodyHash)
+    {
+        var key = keys.Idempotency(idempotencyKey);
+        var db = Db;
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            if (await db.StringSetAsync(key, $"{id}|{bodyHash}", _options.Retention, When.NotExists)) return id;
+            var existing = (string?)await db.StringGetAsync(key);
+            if (existing is null) continue; // expired in between: claim again
+            var bar = existing.IndexOf('|');
+            return existing[(bar + 1)..] == bodyHash ? existing[..bar] : null;
+        }
+        throw new InvalidOperationException("The idempotency record kept disappearing.");
+    }
+
+    private static string BodyHash(string kind, JsonElement input, int? shards, int maxAttempts)
+    {
+        var canonical = $"{kind}\n{shards}\n{maxAttempts}\n{input.GetRawText()}";
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
+    }
+
+    public async Task<JobStatus?> GetStatusAsync(string id)
+    {
+        if (!JobId.IsWellFormed(id)) return null;
+        var values = await Db.HashGetAsync(keys.Job(id).Job, JobStatus.Fields);
+        return JobStatus.FromHash(id, values);
+    }
+
+    /// <summary>The status, after waiting up to <paramref name="wait"/> for the job to reach a final state.</summary>
+    public async Task<JobStatus?> WaitForFinalAsync(string id, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var status = await GetStatusAsync(id);
+        if (status is null || status.IsFinal || wait <= TimeSpan.Zero) return status;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(wait);
+        while (true)
+        {
+            using var waiter = await events.WatchAsync(id);
+            status = await GetStatusAsync(id);
+            if (status is null || status.IsFinal) return status;
+            try
+            {
+                await waiter.Signal.WaitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return await GetStatusAsync(id);
+            }
+        }
+    }
+
+    /// <summary>The merged result JSON of a succeeded job, or null.</summary>
+    public async Task<string?> GetResultJsonAsync(string id) => await Db.StringGetAsync(keys.Job(id).Result);
+
+    public async Task<ShardPage?> GetShardsAsync(string id, int cursor, int limit)
+    {
+        var status = await GetStatusAsync(id);
+        if (status is null) return null;
+        var end = Math.Min(status.Shards.Total, cursor + limit);
+        if (cursor >= end) return new ShardPage([], null);
+        var fields = Enumerable.Range(cursor, end - cursor).Select(i => (RedisValue)i).ToArray();
+        var raw = await Db.HashGetAsync(keys.Job(id).Shards, fields);
+        var items = new ShardStatus[raw.Length];
+        for (var i = 0; i < raw.Length; i++) items[i] = ShardRecord.Parse(cursor + i, raw[i]);
+        return new ShardPage(items, end < status.Shards.Total ? end.ToString(CultureInfo.InvariantCulture) : null);
+    }
+
+    /// <summary>Cancels the job (no effect on a finished one). Returns null for an unknown job.</summary>
+    public async Task<JobStatus?> CancelAsync(string id)
+    {
+        if (!JobId.IsWellFormed(id)) return null;
+        var result = await Db.RunAsync(LuaScripts.Cancel, keys.Job(id), [(long)_options.Retention.TotalMilliseconds, keys.EventsChannel.ToString(), id]);
+        return result.IsNull ? null : await GetStatusAsync(id);
+    }
+
+    /// <summary>Jobs newest first (ids sort by creation time), optionally filtered; the cursor is the last id returned.</summary>
+    public async Task<JobPage> ListAsync(string? state, string? kind, string? cursor, int limit)
+    {
+        var db = Db;
+        var items = new List<JobStatus>(limit);
+        RedisValue upper = cursor is null ? default : cursor;
+        var pageSize = limit * 2;
+        string? lastScanned = null;
+        // Filters may skip entries; read a bounded number of index pages so one request stays cheap.
+        for (var page = 0; page < 20; page++)
+        {
+            var ids = await db.SortedSetRangeByValueAsync(keys.JobIndex, default, upper, upper.IsNull ? Exclude.None : Exclude.Stop, Order.Descending, 0, pageSize);
+            var batch = db.CreateBatch();
+            var reads = ids.Select(i => batch.HashGetAsync(keys.Job(i!).Job, JobStatus.Fields)).ToArray();
+            batch.Execute();
+            for (var i = 0; i < ids.Length; i++)
+            {
+                lastScanned = ids[i]!;
+                var status = JobStatus.FromHash(lastScanned, await reads[i]);
+                if (status is null || (state is not null && status.State != state) || (kind is not null && status.Kind != kind)) continue;
+                items.Add(status);
+                if (items.Count == limit) return new JobPage(items, lastScanned);
+            }
+            if (ids.Length < pageSize) return new JobPage(items, null);
+            upper = lastScanned;
+        }
+        return new JobPage(items, lastScanned);
+    }
+}
+
+public sealed record SubmitOutcome(JobStatus? Status, bool Created)
+{
+    public static readonly SubmitOutcome IdempotencyConflict = new(null, false);
+}
+
+public sealed record ShardPage(IReadOnlyList<ShardStatus> Items, string? NextCursor);
+
+public sealed record JobPage(IReadOnlyList<JobStatus> Items, string? NextCursor);

@@ -1,0 +1,36 @@
+using System.Reflection;
+using StackExchange.Redis;
+
+namespace JobApi.Engine;
+
+/// <summary>The engine's Lua scripts, embedded as resources. Each job script is <c>common.lua</c> followed by
+/// its own body; StackExchange.Redis sends it with EVALSHA once loaded.</summary>
+public static class LuaScripts
+{
+    public static readonly string Submit = Load("submit");
+    public static readonly string Lease = Load("lease");
+    public static readonly string Renew = Load("renew");
+    public static readonly string Commit = Load("commit");
+    public static readonly string Fail = Load("fail");
+    public static readonly string Release = Load("release");
+    public static readonly string Finish = Load("finish");
+    public static readonly string Cancel = Load("cancel");
+
+    private static string Load(string name) => Read("common") + "\n" + Read(name);
+
+    private static string Read(string name)
+    {
+        var assembly = typeof(LuaScripts).Assembly;
+        var resource = assembly.GetManifestResourceNames().Single(n => n.EndsWith($".Scripts.{name}.lua", StringComparison.Ordinal));
+        using var stream = assembly.GetManifestResourceStream(resource)!;
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>Runs a job script with the job's data keys first, then <paramref name="extraKeys"/>.</summary>
+    public static Task<RedisResult> RunAsync(this IDatabaseAsync db, string script, JobKeys job, RedisValue[] args, params RedisKey[] extraKeys)
+    {
+        var keys = extraKeys.Length == 0 ? job.DataKeys : [.. job.DataKeys, .. extraKeys];
+        return db.ScriptEvaluateAsync(script, keys, args);
+    }
+}

@@ -1,0 +1,69 @@
+using System.Security.Cryptography;
+using System.Text;
+using StackExchange.Redis;
+
+namespace JobApi.Engine;
+
+/// <summary>
+/// The only place where a Redis key or channel is spelled. Every key of one job carries the job id as
+/// its hash tag (<c>{J}</c>), so all of them live in one cluster slot and one script may touch them all.
+/// </summary>
+public sealed class RedisKeys(string prefix)
+{
+    public string Prefix { get; } = prefix;
+
+    public JobKeys Job(string jobId) => new(Prefix, jobId);
+
+    /// <summary>Ids of unfinished jobs, rotated by workers looking for work (LMOVE right→left).</summary>
+    public RedisKey Active => $"{Prefix}:{{active}}";
+
+    /// <summary>Every job id (score 0, ordered by id = creation time): the job list and the safety sweep.</summary>
+    public RedisKey JobIndex => $"{Prefix}:{{jobs}}";
+
+    /// <summary>Unfinished job ids (score = creation time), swept by the lease reaper so that no job is left out of rotation.</summary>
+    public RedisKey Pending => $"{Prefix}:{{pending}}";
+
+    /// <summary>Idempotency record for a client key; hashed so that any characters (braces too) are safe.</summary>
+    public RedisKey Idempotency(string key) =>
+        $"{Prefix}:{{idem:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))}}}";
+
+    /// <summary>Published when work appears (message: job id).</summary>
+    public RedisChannel NudgeChannel => RedisChannel.Literal($"{Prefix}:nudge");
+
+    /// <summary>Published when a job reaches a final state (message: job id).</summary>
+    public RedisChannel EventsChannel => RedisChannel.Literal($"{Prefix}:events");
+}
+
+/// <summary>The keys of one job. The string forms are also passed to scripts as KEYS.</summary>
+public readonly struct JobKeys(string prefix, string jobId)
+{
+    private readonly string _base = $"{prefix}:{{{jobId}}}:";
+
+    public string JobId { get; } = jobId;
+    public RedisKey Job => _base + "job";
+    /// <summary>LIST of shard indexes ready to run.</summary>
+    public RedisKey Ready => _base + "ready";
+    /// <summary>ZSET shard index → time it may run again (retry backoff).</summary>
+    public RedisKey Delayed => _base + "delayed";
+    /// <summary>ZSET shard index → lease deadline (ms, Redis clock); where the reaper looks.</summary>
+    public RedisKey Running => _base + "running";
+    /// <summary>HASH shard index → shard record (state, attempts, fence, worker, times, error).</summary>
+    public RedisKey Shards => _base + "shards";
+    /// <summary>HASH shard index → payload the kind produced at split time.</summary>
+    public RedisKey Payloads => _base + "payloads";
+    /// <summary>HASH shard index → committed shard result.</summary>
+    public RedisKey Results => _base + "results";
+    /// <summary>STRING: the merged result.</summary>
+    public RedisKey Result => _base + "result";
+    /// <summary>STRING with PX: the merge lease (token).</summary>
+    public RedisKey MergeLease => _base + "merge";
+    /// <summary>SET of dead-lettered shard indexes.</summary>
+    public RedisKey Dead => _base + "dead";
+    /// <summary>Prefix of the per-shard lease keys; <see cref="Lease"/> appends the index.</summary>
+    public string LeasePrefix => _base + "lease:";
+    /// <summary>STRING with PX: one shard's lease, value <c>token:fence</c>.</summary>
+    public RedisKey Lease(int index) => LeasePrefix + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Every key that must expire with the job (all but the per-shard leases, which expire on their own).</summary>
+    public RedisKey[] DataKeys => [Job, Ready, Delayed, Running, Shards, Payloads, Results, Result, MergeLease, Dead];
+}

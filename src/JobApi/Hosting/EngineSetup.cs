@@ -1,0 +1,103 @@
+using System.ComponentModel.DataAnnotations;
+using JobApi.Engine;
+using JobApi.JobKinds;
+using JobApi.Options;
+using JobApi.Workers;
+using Microsoft.Extensions.Configuration.Json;
+using StackExchange.Redis;
+
+namespace JobApi.Hosting;
+
+/// <summary>Composition of the engine: options, Redis (embedded or configured), the store, the worker role.</summary>
+public static class EngineSetup
+{
+    /// <summary>Loads the service's <c>appsettings.json</c> (copied beside the binary) just after the
+    /// default JSON files, so environment variables and the command line still override it.</summary>
+    public static void AddServiceAppSettings(this ConfigurationManager configuration)
+    {
+        var file = Path.Combine(AppContext.BaseDirectory, "appsettings.json");
+        var sources = configuration.Sources;
+        var lastJson = sources.Select((s, i) => (s, i)).LastOrDefault(p => p.s is JsonConfigurationSource).i;
+        var source = new JsonConfigurationSource { Path = file, Optional = true, ReloadOnChange = false };
+        source.ResolveFileProvider();
+        sources.Insert(lastJson + 1, source);
+    }
+
+    public static JobApiOptions ReadOptions(IConfiguration configuration)
+    {
+        JobApiOptions options;
+        try
+        {
+            options = configuration.GetSection(JobApiOptions.Section).Get<JobApiOptions>() ?? new JobApiOptions();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new StartupException($"Invalid configuration: {e.Message} {e.InnerException?.Message}");
+        }
+        var errors = new List<ValidationResult>();
+        foreach (var part in new object[] { options, options.Worker, options.Limits, options.EmbeddedRedis, options.Durability })
+            Validator.TryValidateObject(part, new ValidationContext(part), errors, validateAllProperties: true);
+        if (errors.Count > 0)
+            throw new StartupException("Invalid configuration: " + string.Join(" ", errors.Select(e => e.ErrorMessage)));
+        return options;
+    }
+
+    public static WebApplicationBuilder AddJobEngine(this WebApplicationBuilder builder)
+    {
+        var options = ReadOptions(builder.Configuration);
+        builder.Services.AddOptions<JobApiOptions>().BindConfiguration(JobApiOptions.Section);
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.Worker.ShutdownGrace + TimeSpan.FromSeconds(10));
+
+        var connectionString = builder.Configuration.GetConnectionString("Redis");
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            var embedded = EmbeddedRedis.Start(options.EmbeddedRedis, builder.Environment.ContentRootPath);
+            builder.Services.AddSingleton(embedded);
+            connectionString = embedded.ConnectionString;
+            Console.WriteLine($"JobApi: no ConnectionStrings:Redis configured; started an embedded redis-server on {connectionString}.");
+        }
+        var redis = Connect(connectionString);
+        builder.Services.AddSingleton<IConnectionMultiplexer>(redis);
+        builder.Services.AddSingleton(new RedisKeys(options.KeyPrefix));
+        builder.Services.AddSingleton<JobEvents>();
+        builder.Services.AddSingleton<JobStore>();
+        builder.Services.AddSingleton<ShardQueue>();
+        builder.Services.AddSingleton<WorkerIdentity>();
+        builder.Services.AddBuiltInJobKinds();
+        builder.Services.AddHostedService<LeaseReaper>();
+        if (options.RunsWorker)
+        {
+            builder.Services.AddSingleton<ShardWorker>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<ShardWorker>());
+        }
+        return builder;
+    }
+
+    private static ConnectionMultiplexer Connect(string connectionString)
+    {
+        ConfigurationOptions config;
+        try
+        {
+            config = ConfigurationOptions.Parse(connectionString);
+        }
+        catch (ArgumentException e)
+        {
+            throw new StartupException($"ConnectionStrings:Redis is not a valid StackExchange.Redis configuration string: {e.Message}");
+        }
+        config.AbortOnConnectFail = true;
+        config.ConnectTimeout = Math.Max(config.ConnectTimeout, 5000);
+        config.ClientName ??= "jobapi";
+        try
+        {
+            var redis = ConnectionMultiplexer.Connect(config);
+            config.AbortOnConnectFail = false; // from now on, reconnect on its own
+            return redis;
+        }
+        catch (RedisConnectionException e)
+        {
+            throw new StartupException(
+                $"Redis at '{string.Join(",", config.EndPoints)}' is unreachable ({e.FailureType}). Start it, fix ConnectionStrings:Redis, " +
+                "or leave ConnectionStrings:Redis empty to use an embedded redis-server.");
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
+using FluentValidation;
+
+namespace JobApi.JobKinds;
+
+/// <summary>Base for kinds with a typed input: deserializes it strictly (no type names, no comments,
+/// numbers must be numbers), runs the kind's FluentValidation validator, then splits.</summary>
+public abstract class JobKind<TInput> : IJobKind where TInput : class
+{
+    public abstract string Name { get; }
+    public abstract string Description { get; }
+    public abstract JsonNode InputSchema { get; }
+    public abstract JsonNode Example { get; }
+    protected abstract JsonTypeInfo<TInput> InputType { get; }
+    protected abstract IValidator<TInput> Validator { get; }
+
+    /// <summary>The shard count when the client names none.</summary>
+    protected abstract int DefaultShards(TInput input);
+    protected abstract JobPlan Split(TInput input, int shards);
+
+    public JobPlan Plan(JsonElement input, int? requestedShards, int maxShards)
+    {
+        if (input.ValueKind != JsonValueKind.Object)
+            return JobPlan.Invalid("input", "input must be a JSON object.");
+        TInput? parsed;
+        try
+        {
+            parsed = input.Deserialize(InputType);
+        }
+        catch (JsonException e)
+        {
+            var path = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "input" : "input" + e.Path.TrimStart('$');
+            return JobPlan.Invalid(path, Describe(e, path));
+        }
+        if (parsed is null) return JobPlan.Invalid("input", "input is required.");
+        var result = Validator.Validate(parsed);
+        if (!result.IsValid)
+        {
+            return JobPlan.Invalid(result.Errors
+                .GroupBy(f => "input." + JsonNamingPolicy.CamelCase.ConvertName(f.PropertyName))
+                .ToDictionary(g => g.Key, g => g.Select(f => f.ErrorMessage).ToArray()));
+        }
+        var shards = Math.Clamp(requestedShards ?? DefaultShards(parsed), 1, Math.Max(1, maxShards));
+        return Split(parsed, shards);
+    }
+
+    public abstract ValueTask<string> ProcessShardAsync(ShardWork work, CancellationToken cancellationToken);
+    public abstract string Merge(string mergeContext, IReadOnlyList<string> shardResults);
+
+    /// <summary>A message that names the field without leaking .NET type names from the serializer's text.</summary>
+    private static string Describe(JsonException e, string path)
+    {
+        var field = path == "input" ? "input" : $"'{(path.StartsWith("input.", StringComparison.Ordinal) ? path[6..] : path[5..])}'";
+        if (e.Message.Contains("could not be mapped", StringComparison.Ordinal)) return $"{field} is not a known field.";
+        if (e.Message.StartsWith("Duplicate property", StringComparison.Ordinal)) return $"{field} is given more than once.";
+        return $"{field} has the wrong type or is out of range.";
+    }
+}

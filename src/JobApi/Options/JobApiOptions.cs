@@ -1,0 +1,82 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace JobApi.Options;
+
+/// <summary>The <c>JobApi</c> configuration section.</summary>
+public sealed class JobApiOptions
+{
+    public const string Section = "JobApi";
+
+    /// <summary><c>Api</c>, <c>Worker</c> or <c>Api,Worker</c>.</summary>
+    [Required, RegularExpression(@"^\s*(Api|Worker)\s*(,\s*(Api|Worker)\s*)?$", ErrorMessage = "JobApi:Roles must be 'Api', 'Worker' or 'Api,Worker'.")]
+    public string Roles { get; set; } = "Api,Worker";
+
+    /// <summary>Prefix of every Redis key and channel, so several deployments (or test runs) can share one Redis.</summary>
+    [Required, RegularExpression(@"^[A-Za-z0-9_\-:.]{1,64}$", ErrorMessage = "JobApi:KeyPrefix must be 1-64 characters of letters, digits, '_', '-', ':' or '.'.")]
+    public string KeyPrefix { get; set; } = "jobapi";
+
+    /// <summary>How long finished jobs and their data are kept.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00", ErrorMessage = "JobApi:Retention must be between 1 second and 3650 days.")]
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
+
+    public WorkerOptions Worker { get; set; } = new();
+    public LimitsOptions Limits { get; set; } = new();
+    public EmbeddedRedisOptions EmbeddedRedis { get; set; } = new();
+    public DurabilityOptions Durability { get; set; } = new();
+
+    public bool RunsApi => Roles.Contains("Api", StringComparison.OrdinalIgnoreCase);
+    public bool RunsWorker => Roles.Contains("Worker", StringComparison.OrdinalIgnoreCase);
+}
+
+public sealed class WorkerOptions
+{
+    /// <summary>Shards this process runs at once; 0 means the number of cores.</summary>
+    [Range(0, 1024, ErrorMessage = "JobApi:Worker:Concurrency must be between 0 and 1024.")]
+    public int Concurrency { get; set; }
+
+    [Range(typeof(TimeSpan), "00:00:00.300", "01:00:00", ErrorMessage = "JobApi:Worker:LeaseTtl must be between 300 ms and 1 hour.")]
+    public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Base delay of the first retry; each further attempt doubles it (with ±50 % jitter).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00", ErrorMessage = "JobApi:Worker:RetryBackoff must be between 0 and 1 hour.")]
+    public TimeSpan RetryBackoff { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long an idle worker waits for a nudge before it looks for work (and expired leases) again.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00", ErrorMessage = "JobApi:Worker:IdlePoll must be between 10 ms and 1 minute.")]
+    public TimeSpan IdlePoll { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>On shutdown, how long running shards may take to finish before they are released to other workers.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "JobApi:Worker:ShutdownGrace must be between 0 and 10 minutes.")]
+    public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(10);
+
+    public int EffectiveConcurrency => Concurrency > 0 ? Concurrency : Environment.ProcessorCount;
+}
+
+public sealed class LimitsOptions
+{
+    [Range(1, 10_000_000, ErrorMessage = "JobApi:Limits:MaxShards must be between 1 and 10,000,000.")]
+    public int MaxShards { get; set; } = 100_000;
+
+    [Range(1024, 1L << 31, ErrorMessage = "JobApi:Limits:MaxBodyBytes must be between 1 KiB and 2 GiB.")]
+    public long MaxBodyBytes { get; set; } = 16L << 20;
+}
+
+public sealed class EmbeddedRedisOptions
+{
+    /// <summary>Where the embedded redis-server keeps its append-only file; relative paths are under the content root.</summary>
+    public string DataDirectory { get; set; } = "data/redis";
+
+    /// <summary>The redis-server executable (looked up on PATH when not rooted).</summary>
+    public string Executable { get; set; } = "redis-server";
+
+    /// <summary>redis-server's <c>appendfsync</c>: <c>always</c> (no accepted job lost on a crash), <c>everysec</c> (up to about 1 s) or <c>no</c>.</summary>
+    [RegularExpression("^(always|everysec|no)$", ErrorMessage = "JobApi:EmbeddedRedis:AppendFsync must be 'always', 'everysec' or 'no'.")]
+    public string AppendFsync { get; set; } = "always";
+}
+
+public sealed class DurabilityOptions
+{
+    /// <summary>Replicas that must confirm a submit (Redis WAIT) before 202.</summary>
+    [Range(0, 16, ErrorMessage = "JobApi:Durability:WaitReplicas must be between 0 and 16.")]
+    public int WaitReplicas { get; set; }
+}
