@@ -1,0 +1,85 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using JobApi.JobKinds;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace JobApi.Tests.JobKinds;
+
+public class KindValidationTests
+{
+    private static readonly Dictionary<string, IJobKind> Kinds = new ServiceCollection().AddBuiltInJobKinds()
+        .BuildServiceProvider().GetRequiredService<JobKindRegistry>().All.ToDictionary(k => k.Name);
+
+    [Theory]
+    [InlineData("primes", """{ "from": 10, "to": 5 }""", "input.to", "'to'")]
+    [InlineData("primes", """{ "from": 0, "to": 1000000000001 }""", "input.to", "'to'")]
+    [InlineData("primes", """{ "from": -1, "to": 5 }""", "input.from", "'from'")]
+    [InlineData("primes", """{ "to": 5 }""", "input.from", "'from'")]
+    [InlineData("primes", """{ "from": 1 }""", "input.to", "'to'")]
+    [InlineData("primes", """{ "from": "abc", "to": 5 }""", "input.from", "'from'")]
+    [InlineData("primes", """{ "from": 1.5, "to": 5 }""", "input.from", "'from'")]
+    [InlineData("primes", """{ "from": 1, "to": 5, "step": 2 }""", "input.step", "'step'")]
+    [InlineData("primes", """{ "from": 1, "to": 5, "To": 6 }""", "input.To", "'To'")]
+    [InlineData("primes", """{ "from": 1, "to": 5, "to": 6 }""", "input.to", "'to'")]
+    [InlineData("primes", """{ "from": 1, "to": 99999999999999999999999 }""", "input.to", "'to'")]
+    [InlineData("noop", """{ "sleepMs": 60001 }""", "input.sleepMs", "'sleepMs'")]
+    [InlineData("noop", """{ "sleepMs": -1 }""", "input.sleepMs", "'sleepMs'")]
+    [InlineData("noop", """{ "failTimes": 21 }""", "input.failTimes", "'failTimes'")]
+    [InlineData("noop", """{ "sleepMs": "10" }""", "input.sleepMs", "'sleepMs'")]
+    [InlineData("wordcount", """{ "text": "a", "top": 0 }""", "input.top", "'top'")]
+    [InlineData("wordcount", """{ "text": "a", "top": 1001 }""", "input.top", "'top'")]
+    [InlineData("wordcount", """{ "text": "a", "documents": ["b"] }""", "input.text", "'documents'")]
+    [InlineData("wordcount", """{ }""", "input.text", "'text'")]
+    [InlineData("wordcount", """{ "documents": ["a", null] }""", "input.documents[1]", "'documents'")]
+    [InlineData("wordcount", """{ "documents": ["a", 5] }""", "input.documents[1]", "'documents[1]'")]
+    [InlineData("wordcount", """{ "text": 5 }""", "input.text", "'text'")]
+    [InlineData("wordcount", """{ "text": "a", "lang": "en" }""", "input.lang", "'lang'")]
+    public void Bad_input_is_an_error_that_names_the_field(string kind, string input, string field, string mentioned)
+    {
+        var plan = KindRunner.Plan(Kinds[kind], input);
+        Assert.False(plan.IsValid);
+        Assert.True(plan.Errors!.ContainsKey(field), $"errors: {string.Join(", ", plan.Errors.Keys)}");
+        Assert.Contains(mentioned, plan.Errors[field][0]);
+        Assert.Empty(plan.ShardPayloads);
+    }
+
+    [Theory]
+    [InlineData("primes")]
+    [InlineData("wordcount")]
+    [InlineData("noop")]
+    public void An_input_that_is_not_an_object_is_an_error_on_input(string kind)
+    {
+        Assert.True(KindRunner.Plan(Kinds[kind], "[1, 2]").Errors!.ContainsKey("input"));
+    }
+
+    [Fact]
+    public void The_built_in_kinds_are_registered_by_name()
+    {
+        Assert.Equal(["noop", "primes", "wordcount"], Kinds.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("primes")]
+    [InlineData("wordcount")]
+    [InlineData("noop")]
+    public async Task Each_kind_example_is_a_submit_body_that_runs(string kind)
+    {
+        var example = Kinds[kind].Example.AsObject();
+        Assert.Equal(kind, (string?)example["kind"]);
+        var result = await KindRunner.RunAsync(Kinds[kind], example["input"]!.ToJsonString(), (int?)example["shards"]);
+        Assert.Equal(JsonValueKind.Object, result.ValueKind);
+    }
+
+    [Theory]
+    [InlineData("primes", "from")]
+    [InlineData("wordcount", "documents")]
+    [InlineData("noop", "sleepMs")]
+    public void Each_kind_schema_describes_its_input_fields(string kind, string field)
+    {
+        var schema = Kinds[kind].InputSchema.AsObject();
+        Assert.Equal("object", (string?)schema["type"]);
+        Assert.False((bool)schema["additionalProperties"]!);
+        Assert.NotNull(schema["properties"]![field]!["type"]);
+        Assert.NotEmpty(Kinds[kind].Description);
+    }
+}
