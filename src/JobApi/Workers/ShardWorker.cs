@@ -115,7 +115,8 @@ public sealed partial class ShardWorker(
             }
             finally
             {
-                _held.TryRemove((jobId, index), out _);
+                // Only our own entry: the same shard may have been leased again by this process meanwhile.
+                _held.TryRemove(KeyValuePair.Create((jobId, index), held));
                 held.Cancellation.Dispose();
                 Interlocked.Decrement(ref _busy);
                 _wake.Set();
@@ -151,14 +152,16 @@ public sealed partial class ShardWorker(
         switch (await queue.CommitAsync(lease, identity.Token, result))
         {
             case CommitOutcome.CommittedMerge:
-                _held[(lease.JobId, MergeIndex)] = new HeldWork();
+                var merge = new HeldWork();
+                _held[(lease.JobId, MergeIndex)] = merge;
                 try
                 {
                     await RunMergeAsync(lease.JobId);
                 }
                 finally
                 {
-                    _held.TryRemove((lease.JobId, MergeIndex), out _);
+                    _held.TryRemove(KeyValuePair.Create((lease.JobId, MergeIndex), merge));
+                    merge.Cancellation.Dispose();
                 }
                 break;
             case CommitOutcome.Stale:
