@@ -27,7 +27,7 @@ public sealed partial class LeaseReaper(IConnectionMultiplexer redis, RedisKeys 
             {
                 await SweepAsync();
             }
-            catch (RedisException e)
+            catch (Exception e) when (e is RedisException or TimeoutException)
             {
                 Log.SweepFailed(logger, e);
             }

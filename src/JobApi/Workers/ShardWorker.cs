@@ -57,7 +57,7 @@ public sealed partial class ShardWorker(
             {
                 await _wake.WaitAsync(_options.IdlePoll, stoppingToken);
             }
-            catch (RedisException e)
+            catch (Exception e) when (e is RedisException or TimeoutException)
             {
                 Log.RedisError(logger, e);
             }
@@ -89,7 +89,7 @@ public sealed partial class ShardWorker(
                 }
             }
         }
-        catch (RedisException e)
+        catch (Exception e) when (e is RedisException or TimeoutException)
         {
             Log.RedisError(logger, e);
             await Task.Delay(200);
@@ -108,7 +108,7 @@ public sealed partial class ShardWorker(
             {
                 await work(held.Cancellation.Token);
             }
-            catch (Exception e) when (e is RedisException or OperationCanceledException)
+            catch (Exception e) when (e is RedisException or TimeoutException or OperationCanceledException)
             {
                 // The lease runs out and the shard is reaped; nothing is committed twice.
                 Log.WorkInterrupted(logger, jobId, index, e.Message);
@@ -200,7 +200,7 @@ public sealed partial class ShardWorker(
                     }
                 }
             }
-            catch (RedisException e)
+            catch (Exception e) when (e is RedisException or TimeoutException)
             {
                 Log.RedisError(logger, e);
             }

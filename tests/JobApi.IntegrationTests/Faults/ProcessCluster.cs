@@ -1,0 +1,266 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using StackExchange.Redis;
+using Xunit.Abstractions;
+
+namespace JobApi.IntegrationTests.Faults;
+
+/// <summary>
+/// A private deployment of real processes for one fault test: a redis-server of its own (own port,
+/// append-only file in a temp dir, <c>appendfsync always</c>), and any number of service nodes
+/// (<see cref="ServiceProcess"/>) sharing it under one key prefix. Dispose kills every process it started
+/// and removes the temp dir; <see cref="RunAsync"/> also prints every log when the scenario fails.
+/// </summary>
+public sealed class ProcessCluster : IAsyncDisposable
+{
+    private readonly List<ServiceProcess> _nodes = [];
+    private readonly ITestOutputHelper _output;
+    private readonly string _dir;
+    private Process? _redisProcess;
+    private ConnectionMultiplexer? _redis;
+
+    private ProcessCluster(ITestOutputHelper output, string name)
+    {
+        _output = output;
+        _dir = Path.Combine(Path.GetTempPath(), $"jobapi-fault-{name}-{Guid.NewGuid().ToString("N")[..8]}");
+        Directory.CreateDirectory(Path.Combine(_dir, "redis"));
+        KeyPrefix = "fault-" + Guid.NewGuid().ToString("N")[..10];
+    }
+
+    public string KeyPrefix { get; }
+    public int RedisPort { get; private set; }
+    public string RedisConnectionString => $"127.0.0.1:{RedisPort}";
+    public IDatabase Db => _redis!.GetDatabase();
+    public HttpClient Http { get; private set; } = null!;
+
+    /// <summary>Starts Redis, runs the scenario, prints all logs if it throws, and always tears everything down.</summary>
+    public static async Task RunAsync(ITestOutputHelper output, string name, Func<ProcessCluster, Task> scenario)
+    {
+        await using var cluster = new ProcessCluster(output, name);
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            cluster.StartRedis();
+            cluster._redis = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions
+            {
+                EndPoints = { cluster.RedisConnectionString }, AbortOnConnectFail = false, ConnectRetry = 10, ClientName = "fault-test",
+            });
+            await scenario(cluster);
+            output.WriteLine($"scenario took {clock.Elapsed.TotalSeconds:F1} s");
+        }
+        catch (Exception e)
+        {
+            output.WriteLine($"FAILED after {clock.Elapsed.TotalSeconds:F1} s: {e.Message}");
+            foreach (var node in cluster._nodes) output.WriteLine($"----- log of {node.Name} -----\n{node.LogTail(400)}");
+            throw;
+        }
+    }
+
+    /// <summary>Service settings shared by every node; <paramref name="overrides"/> wins.</summary>
+    public Dictionary<string, string> Settings(IReadOnlyDictionary<string, string>? overrides = null)
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Redis"] = RedisConnectionString,
+            ["JobApi__KeyPrefix"] = KeyPrefix,
+            ["JobApi__Worker__Concurrency"] = "2",
+            ["JobApi__Worker__LeaseTtl"] = "00:00:02",
+            ["JobApi__Worker__RetryBackoff"] = "00:00:00.050",
+            ["JobApi__Worker__IdlePoll"] = "00:00:00.100",
+            ["JobApi__Worker__ShutdownGrace"] = "00:00:01",
+        };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string>()) settings[key] = value;
+        return settings;
+    }
+
+    /// <summary>Adds a node (not started yet). The first node with the Api role becomes <see cref="Http"/>'s target.</summary>
+    public ServiceProcess AddNode(string name, string roles, IReadOnlyDictionary<string, string>? overrides = null)
+    {
+        var node = new ServiceProcess(name, roles, Settings(overrides), _dir);
+        _nodes.Add(node);
+        if (node.RunsApi && Http is null)
+            Http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromSeconds(1) })
+            {
+                BaseAddress = node.BaseAddress, Timeout = TimeSpan.FromSeconds(10),
+            };
+        return node;
+    }
+
+    /// <summary>Starts nodes in parallel (a start is mostly the runtime warming up).</summary>
+    public static Task StartAllAsync(params ServiceProcess[] nodes) => Task.WhenAll(nodes.Select(n => n.StartAsync()));
+
+    // ---- Redis ----
+
+    private void StartRedis()
+    {
+        var (process, port) = RedisServerFixture.StartLocal(appendOnly: true, dir: Path.Combine(_dir, "redis"), appendFsync: "always",
+            port: RedisPort == 0 ? null : RedisPort);
+        ChildProcesses.Track(process);
+        _redisProcess = process;
+        RedisPort = port;
+    }
+
+    /// <summary>SIGSTOP the redis-server: connections stay open, commands hang until the clients time out.</summary>
+    public void StopRedis() => Signals.Send(_redisProcess!.Id, Signals.Stop);
+
+    public void ContinueRedis() => Signals.Send(_redisProcess!.Id, Signals.Continue);
+
+    /// <summary>Fails at once (with the node's log) when a node the test did not kill has exited.</summary>
+    public void AssertNodesAlive()
+    {
+        var gone = _nodes.FirstOrDefault(n => n.ExitedOnItsOwn);
+        if (gone is not null)
+            throw new InvalidOperationException($"Node {gone.Name} exited by itself (exit code {gone.ExitCode}); its log is in the test output.");
+    }
+
+    /// <summary>SIGKILL the redis-server: whatever it acknowledged is in its append-only file (fsync always).</summary>
+    public void KillRedis()
+    {
+        if (_redisProcess is null) return;
+        if (!_redisProcess.HasExited)
+        {
+            _redisProcess.Kill();
+            _redisProcess.WaitForExit(10_000);
+        }
+        _redisProcess.Dispose();
+        _redisProcess = null;
+    }
+
+    /// <summary>Starts redis-server again on the same port and data dir; it loads its append-only file.</summary>
+    public async Task RestartRedisAsync()
+    {
+        KillRedis();
+        StartRedis();
+        await WaitAsync("redis answers PING after the restart", async () =>
+        {
+            try
+            {
+                await Db.PingAsync();
+                return true;
+            }
+            catch (RedisException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(20));
+    }
+
+    // ---- The job hash, read directly from Redis: raw executions vs accepted commits ----
+
+    public async Task<JobCounters> CountersAsync(string jobId)
+    {
+        var v = await Db.HashGetAsync($"{KeyPrefix}:{{{jobId}}}:job", ["state", "total", "attempts", "commits", "succeeded", "failed", "error"]);
+        if (v[0].IsNull) throw new InvalidOperationException($"Job {jobId} has no hash under prefix {KeyPrefix}.");
+        return new JobCounters(jobId, v[0]!, (long)v[1], (long)v[2], (long)v[3], (long)v[4], (long)v[5], v[6].IsNull ? null : (string?)v[6]);
+    }
+
+    public async Task<JobCounters> ReportAsync(string label, string jobId)
+    {
+        var counters = await CountersAsync(jobId);
+        _output.WriteLine($"{label}: {counters}");
+        return counters;
+    }
+
+    public string LeaseKey(string jobId, int index) => JobKey(jobId, "lease:" + index.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>One of the job's keys (RedisKeys.JobKeys spells them for the service: "job", "running", ...).</summary>
+    public string JobKey(string jobId, string suffix) => $"{KeyPrefix}:{{{jobId}}}:{suffix}";
+
+    // ---- HTTP against the API node ----
+
+    public async Task<string> SubmitAsync(object body)
+    {
+        using var response = await Http.PostAsJsonAsync("/v1/jobs", body);
+        var text = await response.Content.ReadAsStringAsync();
+        if (response.StatusCode != HttpStatusCode.Accepted) throw new InvalidOperationException($"Submit returned {(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!;
+    }
+
+    /// <summary>The job status, or null while the API cannot answer (a node or Redis is down).</summary>
+    public async Task<JsonElement?> TryStatusAsync(string jobId) => await TryGetAsync($"/v1/jobs/{jobId}");
+
+    public async Task<IReadOnlyList<JsonElement>> ShardsAsync(string jobId)
+    {
+        var page = await TryGetAsync($"/v1/jobs/{jobId}/shards?limit=1000");
+        return page is { } p ? p.GetProperty("items").EnumerateArray().ToArray() : [];
+    }
+
+    public async Task<JsonElement> ResultAsync(string jobId)
+    {
+        var body = await TryGetAsync($"/v1/jobs/{jobId}/result") ?? throw new InvalidOperationException($"No result for {jobId}.");
+        return body.GetProperty("result");
+    }
+
+    public async Task<(HttpStatusCode Status, JsonElement Body)> GetRawAsync(string path)
+    {
+        using var response = await Http.GetAsync(path);
+        var text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    private async Task<JsonElement?> TryGetAsync(string path)
+    {
+        try
+        {
+            using var response = await Http.GetAsync(path);
+            if (!response.IsSuccessStatusCode) return null;
+            return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Waits for the job to reach a final state and returns that status.</summary>
+    public async Task<JsonElement> WaitForFinalAsync(string jobId, TimeSpan timeout)
+    {
+        JsonElement? last = null;
+        await WaitAsync($"job {jobId} finishes", async () =>
+        {
+            AssertNodesAlive();
+            last = await TryStatusAsync(jobId) ?? last;
+            return last?.GetProperty("state").GetString() is "succeeded" or "failed" or "canceled";
+        }, timeout, () => last?.ToString() ?? "(no status)");
+        return last!.Value;
+    }
+
+    /// <summary>Polls a condition until it holds; fails with a description (and the last observation) at the deadline.</summary>
+    public static async Task WaitAsync(string what, Func<Task<bool>> condition, TimeSpan timeout, Func<string>? observed = null)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"Timed out after {timeout.TotalSeconds:F0} s waiting until {what}. Last seen: {observed?.Invoke() ?? "-"}");
+            await Task.Delay(25);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in _nodes) node.Dispose();
+        KillRedis();
+        Http?.Dispose();
+        if (_redis is not null) await _redis.DisposeAsync();
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // a file still held open; the temp dir is cleaned by the OS
+        }
+    }
+}
+
+/// <summary>The job hash counters: <c>attempts</c> are raw leases (executions), <c>commits</c> accepted results.</summary>
+public sealed record JobCounters(string JobId, string State, long Total, long Attempts, long Commits, long Succeeded, long Failed, string? Error)
+{
+    public override string ToString() =>
+        $"job {JobId} state={State} total={Total} attempts(raw executions)={Attempts} commits(accepted)={Commits} succeeded={Succeeded} failed={Failed}" +
+        (Error is null ? "" : $" error=\"{Error}\"");
+}
