@@ -12,7 +12,6 @@ namespace JobApi.Api;
 /// <summary>Jobs: submit, watch, read results, cancel.</summary>
 [ApiController]
 [Route("v1/jobs")]
-[Produces("application/json")]
 public sealed class JobsController(JobStore store, JobKindRegistry kinds, IValidator<SubmitRequest> validator, IOptions<JobApiOptions> options)
     : ControllerBase
 {
@@ -21,7 +20,7 @@ public sealed class JobsController(JobStore store, JobKindRegistry kinds, IValid
     /// <summary>Submits a job. With an <c>Idempotency-Key</c>, repeating the same body returns the same job.</summary>
     [HttpPost]
     [Consumes("application/json")]
-    [ProducesResponseType<JobStatus>(StatusCodes.Status202Accepted)]
+    [ProducesResponseType<JobStatus>(StatusCodes.Status202Accepted, "application/json")]
     [ProducesResponseType<ValidationProblemDetails>(StatusCodes.Status400BadRequest, "application/problem+json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status413PayloadTooLarge, "application/problem+json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status415UnsupportedMediaType, "application/problem+json")]
@@ -36,8 +35,8 @@ public sealed class JobsController(JobStore store, JobKindRegistry kinds, IValid
         check.AddToModelState(ModelState);
         if (!ModelState.IsValid) return ValidationProblem(ModelState);
 
-        kinds.TryGet(request.Kind!, out var kind);
-        var plan = kind!.Plan(request.Input, request.Shards, options.Value.Limits.MaxShards);
+        if (!kinds.TryGet(request.Kind!, out var kind)) return ValidationProblem(ModelState);
+        var plan = kind.Plan(request.Input, request.Shards, options.Value.Limits.MaxShards);
         if (!plan.IsValid)
         {
             foreach (var (field, messages) in plan.Errors!)
@@ -59,14 +58,14 @@ public sealed class JobsController(JobStore store, JobKindRegistry kinds, IValid
 
     /// <summary>The job's status: state, shard counts, progress.</summary>
     [HttpGet("{id}")]
-    [ProducesResponseType<JobStatus>(StatusCodes.Status200OK)]
+    [ProducesResponseType<JobStatus>(StatusCodes.Status200OK, "application/json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, "application/problem+json")]
     public async Task<ActionResult<JobStatus>> Get(string id) =>
         await store.GetStatusAsync(id) is { } status ? status : NotFound(Problems.JobNotFound(id));
 
     /// <summary>The result of a succeeded job. <c>waitSeconds</c> (0..60) holds the request until the job ends.</summary>
     [HttpGet("{id}/result")]
-    [ProducesResponseType<JobResult>(StatusCodes.Status200OK)]
+    [ProducesResponseType<JobResult>(StatusCodes.Status200OK, "application/json")]
     [ProducesResponseType<ValidationProblemDetails>(StatusCodes.Status400BadRequest, "application/problem+json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, "application/problem+json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status409Conflict, "application/problem+json")]
@@ -97,7 +96,7 @@ public sealed class JobsController(JobStore store, JobKindRegistry kinds, IValid
 
     /// <summary>Shards of the job, in index order, paged.</summary>
     [HttpGet("{id}/shards")]
-    [ProducesResponseType<ShardPage>(StatusCodes.Status200OK)]
+    [ProducesResponseType<ShardPage>(StatusCodes.Status200OK, "application/json")]
     [ProducesResponseType<ValidationProblemDetails>(StatusCodes.Status400BadRequest, "application/problem+json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, "application/problem+json")]
     public async Task<ActionResult<ShardPage>> Shards(string id, [FromQuery] string? cursor = null, [FromQuery] int limit = 100)
@@ -112,14 +111,14 @@ public sealed class JobsController(JobStore store, JobKindRegistry kinds, IValid
 
     /// <summary>Cancels the job: queued shards stop at once, running ones within seconds. No effect on a finished job.</summary>
     [HttpPost("{id}/cancel")]
-    [ProducesResponseType<JobStatus>(StatusCodes.Status202Accepted)]
+    [ProducesResponseType<JobStatus>(StatusCodes.Status202Accepted, "application/json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, "application/problem+json")]
     public async Task<ActionResult<JobStatus>> Cancel(string id) =>
         await store.CancelAsync(id) is { } status ? Accepted(status) : NotFound(Problems.JobNotFound(id));
 
     /// <summary>Jobs, newest first, filtered by state and kind, paged with <c>nextCursor</c>.</summary>
     [HttpGet]
-    [ProducesResponseType<JobPage>(StatusCodes.Status200OK)]
+    [ProducesResponseType<JobPage>(StatusCodes.Status200OK, "application/json")]
     [ProducesResponseType<ValidationProblemDetails>(StatusCodes.Status400BadRequest, "application/problem+json")]
     public async Task<ActionResult<JobPage>> List([FromQuery] string? state = null, [FromQuery] string? kind = null,
         [FromQuery] string? cursor = null, [FromQuery] int limit = 50)

@@ -7,12 +7,11 @@ namespace JobApi.Api;
 /// <summary>The kinds of computation this service runs.</summary>
 [ApiController]
 [Route("v1/kinds")]
-[Produces("application/json")]
 public sealed class KindsController(JobKindRegistry kinds) : ControllerBase
 {
     /// <summary>Every kind with the JSON Schema of its input and a submit body that works as is.</summary>
     [HttpGet]
-    [ProducesResponseType<IEnumerable<KindInfo>>(StatusCodes.Status200OK)]
+    [ProducesResponseType<IEnumerable<KindInfo>>(StatusCodes.Status200OK, "application/json")]
     public IEnumerable<KindInfo> List() =>
         kinds.All.Select(k => new KindInfo(k.Name, k.Description, k.InputSchema, k.Example));
 }

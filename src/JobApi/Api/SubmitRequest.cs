@@ -30,8 +30,8 @@ public sealed class SubmitRequestValidator : AbstractValidator<SubmitRequest>
     public SubmitRequestValidator(JobKindRegistry kinds, IOptions<JobApiOptions> options)
     {
         var maxShards = options.Value.Limits.MaxShards;
-        RuleFor(r => r.Kind).NotEmpty().WithMessage("kind is required.")
-            .Must(k => kinds.TryGet(k!, out _)).When(r => !string.IsNullOrEmpty(r.Kind))
+        RuleFor(r => r.Kind).NotEmpty().WithMessage("kind is required.");
+        RuleFor(r => r.Kind).Must(k => kinds.TryGet(k!, out _)).When(r => !string.IsNullOrEmpty(r.Kind))
             .WithMessage(r => $"Unknown kind '{r.Kind}'. Known kinds: {string.Join(", ", kinds.All.Select(k => k.Name))}.");
         RuleFor(r => r.Input).Must(i => i.ValueKind == JsonValueKind.Object).WithMessage("input must be a JSON object.");
         RuleFor(r => r.Shards).InclusiveBetween(1, maxShards).When(r => r.Shards is not null)

@@ -75,7 +75,8 @@ public sealed class JobStore(IConnectionMultiplexer redis, RedisKeys keys, JobEv
 
     private static string BodyHash(string kind, JsonElement input, int? shards, int maxAttempts)
     {
-        var canonical = $"{kind}\n{shards}\n{maxAttempts}\n{input.GetRawText()}";
+        // The input re-serialized compactly: whitespace does not make a different body.
+        var canonical = $"{kind}\n{shards}\n{maxAttempts}\n{JsonSerializer.Serialize(input)}";
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
     }
 

@@ -16,7 +16,12 @@ public static class ApiSetup
     {
         var services = builder.Services;
         services.AddControllers()
-            .AddJsonOptions(o => o.JsonSerializerOptions.MaxDepth = MaxJsonDepth);
+            .AddJsonOptions(o =>
+            {
+                o.JsonSerializerOptions.MaxDepth = MaxJsonDepth;
+                // Unknown fields are an error (a typo must not be ignored), which also rejects invalid UTF-8 in them.
+                o.JsonSerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
+            });
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
         {
             c.ProblemDetails.Type ??= c.ProblemDetails.Status == StatusCodes.Status400BadRequest ? Problems.Validation : null;
