@@ -8,24 +8,21 @@ public sealed record JobStatus(
     string Id, string Kind, string State, ShardCounts Shards, double Progress, long Attempts,
     DateTime CreatedAt, DateTime? StartedAt, DateTime? FinishedAt, string? Error)
 {
-    /// <summary>The job hash fields <see cref="FromHash"/> reads, in order.</summary>
+    /// <summary>The job hash fields status.lua reads, in order; it appends succeeded, running and failed counts.</summary>
     internal static readonly RedisValue[] Fields =
-        ["kind", "state", "total", "running", "succeeded", "failed", "attempts", "createdAt", "startedAt", "finishedAt", "error"];
+        ["kind", "state", "total", "attempts", "createdAt", "startedAt", "finishedAt", "error"];
 
     [System.Text.Json.Serialization.JsonIgnore]
     public bool IsFinal => JobStates.IsFinal(State);
 
-    internal static JobStatus? FromHash(string id, RedisValue[] v)
+    internal static JobStatus FromValues(string id, RedisValue[] v)
     {
-        if (v[1].IsNull) return null;
         var total = (int)v[2];
-        var running = (int)v[3];
-        var succeeded = (int)v[4];
-        var failed = (int)v[5];
+        var (succeeded, running, failed) = ((int)v[8], (int)v[9], (int)v[10]);
         var queued = Math.Max(0, total - running - succeeded - failed);
         return new JobStatus(id, v[0]!, v[1]!, new ShardCounts(total, queued, running, succeeded, failed),
-            total == 0 ? 0 : Math.Round((double)(succeeded + failed) / total, 6), (long)v[6],
-            Time(v[7]) ?? DateTime.UnixEpoch, Time(v[8]), Time(v[9]), v[10].IsNull ? null : (string?)v[10]);
+            total == 0 ? 0 : Math.Round((double)(succeeded + failed) / total, 6), (long)v[3],
+            Time(v[4]) ?? DateTime.UnixEpoch, Time(v[5]), Time(v[6]), v[7].IsNull ? null : (string?)v[7]);
     }
 
     /// <summary>Redis-clock milliseconds to a UTC time (serialized with a trailing Z).</summary>

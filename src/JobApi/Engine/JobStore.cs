@@ -29,10 +29,13 @@ public sealed class JobStore(IConnectionMultiplexer redis, RedisKeys keys, JobEv
         }
 
         var job = keys.Job(id);
+        // One payload for all shards (common for uniform work such as noop) is stored once, in the job hash.
+        var payloads = plan.ShardPayloads;
+        var uniform = payloads.Count > 0 && payloads.All(p => p == payloads[0]) ? payloads[0] : "";
         RedisValue[] args =
         [
-            kind, plan.ShardPayloads.Count, maxAttempts, plan.MergeContext, bodyHash, (long)_options.Retention.TotalMilliseconds,
-            .. plan.ShardPayloads.Select(p => (RedisValue)p),
+            kind, payloads.Count, maxAttempts, plan.MergeContext, bodyHash, uniform,
+            .. (uniform.Length > 0 ? [] : payloads.Select(p => (RedisValue)p)),
         ];
         var db = Db;
         var batch = db.CreateBatch();
@@ -40,11 +43,17 @@ public sealed class JobStore(IConnectionMultiplexer redis, RedisKeys keys, JobEv
         var index = batch.SortedSetAddAsync(keys.JobIndex, id, 0);
         var pending = batch.SortedSetAddAsync(keys.Pending, id, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), SortedSetWhen.NotExists);
         var submit = batch.RunAsync(LuaScripts.Submit, job, args);
+        // A fresh id is always created here, so it joins the rotation in the same round trip.
+        var fresh = idempotencyKey is null;
+        Task? rotation = fresh ? batch.ListLeftPushAsync(keys.Active, id) : null;
+        Task? nudge = fresh ? batch.PublishAsync(keys.NudgeChannel, id) : null;
         batch.Execute();
         await Task.WhenAll(index, pending, submit);
-        var created = (int)(await submit)[0] == 1;
+        if (rotation is not null) await Task.WhenAll(rotation, nudge!);
+        var reply = await submit;
+        var created = (int)reply[0] == 1;
 
-        if (created || !JobStates.IsFinal((string)(await submit)[1]!))
+        if (!fresh && (created || !JobStates.IsFinal((string)reply[1]!)))
         {
             if (created || await db.ListPositionAsync(keys.Active, id) < 0)
                 await db.ListLeftPushAsync(keys.Active, id);
@@ -53,7 +62,10 @@ public sealed class JobStore(IConnectionMultiplexer redis, RedisKeys keys, JobEv
         if (_options.Durability.WaitReplicas > 0)
             await db.ExecuteAsync("WAIT", _options.Durability.WaitReplicas, 5000);
 
-        var status = await GetStatusAsync(id) ?? throw new InvalidOperationException($"Job {id} vanished right after it was created.");
+        var total = payloads.Count;
+        var status = created
+            ? new JobStatus(id, kind, JobStates.Queued, new ShardCounts(total, total, 0, 0, 0), 0, 0, JobStatus.Time(reply[1].ToString()) ?? DateTime.UtcNow, null, null, null)
+            : await GetStatusAsync(id) ?? throw new InvalidOperationException($"Job {id} vanished right after it was found.");
         return new SubmitOutcome(status, created);
     }
 
@@ -83,8 +95,15 @@ public sealed class JobStore(IConnectionMultiplexer redis, RedisKeys keys, JobEv
     public async Task<JobStatus?> GetStatusAsync(string id)
     {
         if (!JobId.IsWellFormed(id)) return null;
-        var values = await Db.HashGetAsync(keys.Job(id).Job, JobStatus.Fields);
-        return JobStatus.FromHash(id, values);
+        return await ReadStatusAsync(Db, id);
+    }
+
+    private Task<JobStatus?> ReadStatusAsync(IDatabaseAsync db, string id) => ReadStatusAsync(db, id, keys);
+
+    internal static async Task<JobStatus?> ReadStatusAsync(IDatabaseAsync db, string id, RedisKeys keys)
+    {
+        var r = await db.RunAsync(LuaScripts.Status, keys.Job(id), JobStatus.Fields);
+        return r.IsNull ? null : JobStatus.FromValues(id, (RedisValue[])r!);
     }
 
     /// <summary>The status, after waiting up to <paramref name="wait"/> for the job to reach a final state.</summary>
@@ -119,10 +138,7 @@ public sealed class JobStore(IConnectionMultiplexer redis, RedisKeys keys, JobEv
         if (status is null) return null;
         var end = Math.Min(status.Shards.Total, cursor + limit);
         if (cursor >= end) return new ShardPage([], null);
-        var fields = Enumerable.Range(cursor, end - cursor).Select(i => (RedisValue)i).ToArray();
-        var raw = await Db.HashGetAsync(keys.Job(id).Shards, fields);
-        var items = new ShardStatus[raw.Length];
-        for (var i = 0; i < raw.Length; i++) items[i] = ShardRecord.Parse(cursor + i, raw[i]);
+        var items = await ShardRecord.ReadAsync(Db, keys.Job(id), cursor, end - cursor);
         return new ShardPage(items, end < status.Shards.Total ? end.ToString(CultureInfo.InvariantCulture) : null);
     }
 
@@ -147,12 +163,12 @@ public sealed class JobStore(IConnectionMultiplexer redis, RedisKeys keys, JobEv
         {
             var ids = await db.SortedSetRangeByValueAsync(keys.JobIndex, default, upper, upper.IsNull ? Exclude.None : Exclude.Stop, Order.Descending, 0, pageSize);
             var batch = db.CreateBatch();
-            var reads = ids.Select(i => batch.HashGetAsync(keys.Job(i!).Job, JobStatus.Fields)).ToArray();
+            var reads = ids.Select(i => ReadStatusAsync(batch, (string)i!)).ToArray();
             batch.Execute();
             for (var i = 0; i < ids.Length; i++)
             {
                 lastScanned = ids[i]!;
-                var status = JobStatus.FromHash(lastScanned, await reads[i]);
+                var status = await reads[i];
                 if (status is null || (state is not null && status.State != state) || (kind is not null && status.Kind != kind)) continue;
                 items.Add(status);
                 if (items.Count == limit) return new JobPage(items, lastScanned);

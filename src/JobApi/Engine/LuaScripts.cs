@@ -1,4 +1,3 @@
-using System.Reflection;
 using StackExchange.Redis;
 
 namespace JobApi.Engine;
@@ -15,6 +14,9 @@ public static class LuaScripts
     public static readonly string Release = Load("release");
     public static readonly string Finish = Load("finish");
     public static readonly string Cancel = Load("cancel");
+    public static readonly string Status = Load("status");
+    /// <summary>Not a job script: it works on the rotation of active jobs alone.</summary>
+    public static readonly string Rotate = Read("rotate");
 
     private static string Load(string name) => Read("common") + "\n" + Read(name);
 

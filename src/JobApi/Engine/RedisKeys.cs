@@ -40,30 +40,35 @@ public readonly struct JobKeys(string prefix, string jobId)
     private readonly string _base = $"{prefix}:{{{jobId}}}:";
 
     public string JobId { get; } = jobId;
+    /// <summary>HASH: kind, state, total, counters, times, error, merge context.</summary>
     public RedisKey Job => _base + "job";
     /// <summary>LIST of shard indexes ready to run.</summary>
     public RedisKey Ready => _base + "ready";
     /// <summary>ZSET shard index → time it may run again (retry backoff).</summary>
     public RedisKey Delayed => _base + "delayed";
-    /// <summary>ZSET shard index → lease deadline (ms, Redis clock); where the reaper looks.</summary>
+    /// <summary>ZSET lease fence → lease deadline (ms, Redis clock): where the reaper looks.</summary>
     public RedisKey Running => _base + "running";
-    /// <summary>HASH shard index → shard record (state, attempts, fence, worker, times, error).</summary>
-    public RedisKey Shards => _base + "shards";
-    /// <summary>HASH shard index → payload the kind produced at split time.</summary>
+    /// <summary>HASH shard index → fence of the lease that holds it now.</summary>
+    public RedisKey Inflight => _base + "inflight";
+    /// <summary>HASH lease fence → <c>worker|startedAt|i1,i2,...</c>: the shards one lease call handed out.</summary>
+    public RedisKey Batches => _base + "batches";
+    /// <summary>HASH shard index → payload the kind produced at split time (absent when every shard has the same payload).</summary>
     public RedisKey Payloads => _base + "payloads";
     /// <summary>HASH shard index → committed shard result.</summary>
     public RedisKey Results => _base + "results";
+    /// <summary>HASH shard index → <c>startedAt|finishedAt|worker</c> of its committed attempt; HLEN is the succeeded count.</summary>
+    public RedisKey Done => _base + "done";
+    /// <summary>HASH shard index → <c>failedAttempts|last error</c>.</summary>
+    public RedisKey Failures => _base + "failures";
+    /// <summary>SET of dead-lettered shard indexes.</summary>
+    public RedisKey Dead => _base + "dead";
     /// <summary>STRING: the merged result.</summary>
     public RedisKey Result => _base + "result";
     /// <summary>STRING with PX: the merge lease (token).</summary>
     public RedisKey MergeLease => _base + "merge";
-    /// <summary>SET of dead-lettered shard indexes.</summary>
-    public RedisKey Dead => _base + "dead";
-    /// <summary>Prefix of the per-shard lease keys; <see cref="Lease"/> appends the index.</summary>
-    public string LeasePrefix => _base + "lease:";
-    /// <summary>STRING with PX: one shard's lease, value <c>token:fence</c>.</summary>
-    public RedisKey Lease(int index) => LeasePrefix + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>STRING with PX: one lease (a batch of shards handed out by one call), value = the worker's token.</summary>
+    public RedisKey Lease(long fence) => _base + "lease:" + fence.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>Every key that must expire with the job (all but the per-shard leases, which expire on their own).</summary>
-    public RedisKey[] DataKeys => [Job, Ready, Delayed, Running, Shards, Payloads, Results, Result, MergeLease, Dead];
+    /// <summary>Every key that must expire with the job (lease keys expire on their own), in the order the scripts expect.</summary>
+    public RedisKey[] DataKeys => [Job, Ready, Delayed, Running, Inflight, Batches, Payloads, Results, Done, Failures, Dead, Result, MergeLease];
 }

@@ -1,42 +1,41 @@
-using System.Globalization;
 using JobApi.Options;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace JobApi.Engine;
 
-/// <summary>A shard a worker holds under a lease: <c>token:fence</c> is the value of its lease key.</summary>
-public sealed record ShardLease(string JobId, string Kind, int Index, int Attempt, long Fence, string Payload);
+/// <summary>One shard handed to a worker: its index, which attempt this is, and the payload.</summary>
+public sealed record LeasedShard(int Index, int Attempt, string Payload);
 
 public enum LeaseKind { Shards, Merge, Idle, Finished }
 
-public sealed record LeaseBatch(LeaseKind Kind, IReadOnlyList<ShardLease> Shards)
-{
-    public static readonly LeaseBatch Idle = new(LeaseKind.Idle, []);
-    public static readonly LeaseBatch Merge = new(LeaseKind.Merge, []);
-    public static readonly LeaseBatch Finished = new(LeaseKind.Finished, []);
-}
+/// <summary>What one lease call gave: shards under one lease (fence), the merge, or nothing.</summary>
+public sealed record LeaseGrant(
+    string JobId, LeaseKind Kind, string JobKind = "", long Fence = 0, int Total = 0, long StartedAt = 0,
+    string? MergeContext = null, IReadOnlyList<LeasedShard>? Shards = null);
 
-public enum CommitOutcome { Committed, CommittedMerge, Stale, Finished }
+public enum CommitOutcome { Committed, CommittedMerge, Finished, Stale, JobFinished }
 
-/// <summary>The worker side of the engine: every call is one script in the job's slot (or one list command
-/// on the rotation of active jobs).</summary>
+/// <summary>The worker side of the engine: every call is one script in the job's slot (or one script on
+/// the rotation of active jobs). Calls made at the same time share round trips (StackExchange.Redis pipelines them).</summary>
 public sealed class ShardQueue(IConnectionMultiplexer redis, RedisKeys keys, IOptions<JobApiOptions> options)
 {
     private readonly JobApiOptions _options = options.Value;
     private long RetentionMs => (long)_options.Retention.TotalMilliseconds;
     private long TtlMs => (long)_options.Worker.LeaseTtl.TotalMilliseconds;
     private long BackoffMs => (long)_options.Worker.RetryBackoff.TotalMilliseconds;
+    private string Channel => keys.EventsChannel.ToString();
     private IDatabase Db => redis.GetDatabase();
 
-    /// <summary>Rotates the list of active jobs (round robin between jobs) and returns the next one.</summary>
-    public async Task<string?> NextActiveJobAsync() =>
-        await Db.ListMoveAsync(keys.Active, keys.Active, ListSide.Right, ListSide.Left);
+    /// <summary>Rotates up to <paramref name="count"/> active jobs and returns them (round robin between jobs).</summary>
+    public async Task<string[]> RotateAsync(int count)
+    {
+        var r = await Db.ScriptEvaluateAsync(LuaScripts.Rotate, [keys.Active], [count]);
+        return r.IsNull ? [] : (string[])r!;
+    }
 
-    public async Task<long> ActiveCountAsync() => await Db.ListLengthAsync(keys.Active);
-
-    /// <summary>Takes a finished or vanished job out of rotation. After <see cref="NextActiveJobAsync"/> it sits
-    /// at the head of the list, so LREM with count 1 finds it at once.</summary>
+    /// <summary>Takes a finished or vanished job out of rotation. Right after a rotation it sits near the
+    /// head of the list, so LREM with count 1 finds it at once.</summary>
     public Task DropFromRotationAsync(string jobId)
     {
         var batch = Db.CreateBatch();
@@ -46,76 +45,96 @@ public sealed class ShardQueue(IConnectionMultiplexer redis, RedisKeys keys, IOp
         return Task.WhenAll(a, b);
     }
 
-    public async Task<LeaseBatch> LeaseAsync(string jobId, string workerId, string token, int max)
+    /// <summary>Asks each job for shards in one round trip; <paramref name="max"/>[i] is how many job i may give.</summary>
+    public async Task<LeaseGrant[]> LeaseAsync(IReadOnlyList<string> jobIds, IReadOnlyList<int> max, string workerId, string token)
     {
-        var r = (RedisResult[])(await Db.RunAsync(LuaScripts.Lease, keys.Job(jobId),
-            [workerId, token, TtlMs, max, BackoffMs, Random.Shared.NextDouble(), RetentionMs, keys.EventsChannel.ToString(), jobId]))!;
+        var batch = Db.CreateBatch();
+        var calls = new Task<RedisResult>[jobIds.Count];
+        for (var i = 0; i < calls.Length; i++)
+        {
+            calls[i] = batch.RunAsync(LuaScripts.Lease, keys.Job(jobIds[i]),
+                [workerId, token, TtlMs, max[i], BackoffMs, Random.Shared.NextDouble(), RetentionMs, Channel, jobIds[i]]);
+        }
+        batch.Execute();
+        var grants = new LeaseGrant[calls.Length];
+        for (var i = 0; i < calls.Length; i++) grants[i] = ParseGrant(jobIds[i], (RedisResult[])(await calls[i])!);
+        return grants;
+    }
+
+    private static LeaseGrant ParseGrant(string jobId, RedisResult[] r)
+    {
         switch ((string)r[0]!)
         {
             case "ok":
-                var kind = (string)r[1]!;
-                var shards = new ShardLease[(r.Length - 2) / 4];
+                var shards = new LeasedShard[(r.Length - 6) / 3];
                 for (var i = 0; i < shards.Length; i++)
                 {
-                    var o = 2 + i * 4;
-                    shards[i] = new ShardLease(jobId, kind, (int)r[o], (int)r[o + 1], (long)r[o + 2], (string)r[o + 3]!);
+                    var o = 6 + i * 3;
+                    shards[i] = new LeasedShard((int)r[o], (int)r[o + 1], (string)r[o + 2]!);
                 }
-                return new LeaseBatch(LeaseKind.Shards, shards);
-            case "merge": return LeaseBatch.Merge;
-            case "idle": return LeaseBatch.Idle;
-            default: return LeaseBatch.Finished;
+                var context = (string?)r[5];
+                return new LeaseGrant(jobId, LeaseKind.Shards, (string)r[1]!, (long)r[2], (int)r[3], (long)r[4],
+                    string.IsNullOrEmpty(context) ? null : context, shards);
+            case "merge": return new LeaseGrant(jobId, LeaseKind.Merge);
+            case "idle": return new LeaseGrant(jobId, LeaseKind.Idle);
+            default: return new LeaseGrant(jobId, LeaseKind.Finished);
         }
     }
 
-    private static string LeaseValue(string token, long fence) => token + ":" + fence.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>Renews the given leases of one job (merge lease: index -1). Returns the ones that were lost.</summary>
-    public async Task<IReadOnlyList<int>> RenewAsync(string jobId, string token, IReadOnlyList<(int Index, long Fence)> held, string? mergeToken)
+    /// <summary>Renews the leases this worker holds on one job (and its merge lease). Returns the fences lost
+    /// (-1 stands for the merge lease).</summary>
+    public async Task<IReadOnlyList<long>> RenewAsync(string jobId, string token, IReadOnlyList<long> fences, bool merge)
     {
         var job = keys.Job(jobId);
-        var leaseKeys = new RedisKey[held.Count];
-        var args = new RedisValue[1 + held.Count * 2];
-        args[0] = TtlMs;
-        for (var i = 0; i < held.Count; i++)
-        {
-            var (index, fence) = held[i];
-            leaseKeys[i] = index < 0 ? job.MergeLease : job.Lease(index);
-            args[1 + i * 2] = index < 0 ? mergeToken : LeaseValue(token, fence);
-            args[2 + i * 2] = index < 0 ? "" : index;
-        }
+        var held = merge ? [.. fences, -1L] : fences;
+        var leaseKeys = held.Select(f => f < 0 ? job.MergeLease : job.Lease(f)).ToArray();
+        RedisValue[] args = [TtlMs, token, .. held.Select(f => f < 0 ? RedisValue.EmptyString : (RedisValue)f)];
         var lost = (int[])(await Db.RunAsync(LuaScripts.Renew, job, args, leaseKeys))!;
-        return lost.Select(p => held[p - 1].Index).ToArray();
+        return lost.Select(p => held[p - 1]).ToArray();
     }
 
-    public async Task<CommitOutcome> CommitAsync(ShardLease lease, string token, string result)
+    /// <summary>Commits shard results held under lease <paramref name="fence"/> in one call. With
+    /// <paramref name="merged"/> (the caller held every shard and merged them itself), the last commit finishes the job.</summary>
+    public async Task<(CommitOutcome Outcome, int Refused)> CommitAsync(
+        string jobId, long fence, long startedAt, string token, string workerId, IReadOnlyList<(int Index, string Result)> results, string? merged)
     {
-        var job = keys.Job(lease.JobId);
-        var r = (RedisResult[])(await Db.RunAsync(LuaScripts.Commit, job,
-            [lease.Index, token, lease.Fence, result, TtlMs], job.Lease(lease.Index)))!;
-        return (string)r[0]! switch
+        var job = keys.Job(jobId);
+        var args = new RedisValue[9 + results.Count * 2];
+        args[0] = fence; args[1] = token; args[2] = workerId; args[3] = startedAt; args[4] = TtlMs;
+        args[5] = RetentionMs; args[6] = Channel; args[7] = jobId; args[8] = merged ?? "";
+        for (var i = 0; i < results.Count; i++)
+        {
+            args[9 + i * 2] = results[i].Index;
+            args[10 + i * 2] = results[i].Result;
+        }
+        var r = (RedisResult[])(await Db.RunAsync(LuaScripts.Commit, job, args, job.Lease(fence)))!;
+        var refused = r.Length > 1 && !r[1].IsNull && int.TryParse((string?)r[1], out var n) ? n : 0;
+        return ((string)r[0]! switch
         {
             "ok" => CommitOutcome.Committed,
             "merge" => CommitOutcome.CommittedMerge,
+            "finished" => CommitOutcome.Finished,
             "stale" => CommitOutcome.Stale,
-            _ => CommitOutcome.Finished,
-        };
+            _ => CommitOutcome.JobFinished,
+        }, refused);
     }
 
     /// <summary>Records a failed attempt. Returns "retry", "dead", "stale" or "final".</summary>
-    public async Task<string> FailAsync(ShardLease lease, string token, string error)
+    public async Task<string> FailAsync(string jobId, long fence, string token, int index, string error)
     {
-        var job = keys.Job(lease.JobId);
+        var job = keys.Job(jobId);
         var r = (RedisResult[])(await Db.RunAsync(LuaScripts.Fail, job,
-            [lease.Index, token, lease.Fence, error, BackoffMs, Random.Shared.NextDouble(), RetentionMs, keys.EventsChannel.ToString(), lease.JobId],
-            job.Lease(lease.Index)))!;
+            [fence, token, index, error, BackoffMs, Random.Shared.NextDouble(), RetentionMs, Channel, jobId], job.Lease(fence)))!;
         return (string)r[0]!;
     }
 
-    public async Task<bool> ReleaseAsync(ShardLease lease, string token)
+    /// <summary>Gives shards back to the queue without counting an attempt (graceful shutdown).</summary>
+    public async Task<int> ReleaseAsync(string jobId, long fence, string token, IReadOnlyList<int> indexes)
     {
-        var job = keys.Job(lease.JobId);
-        var released = (int)await Db.RunAsync(LuaScripts.Release, job, [lease.Index, token, lease.Fence], job.Lease(lease.Index)) == 1;
-        if (released) await Db.PublishAsync(keys.NudgeChannel, lease.JobId, CommandFlags.FireAndForget);
+        var job = keys.Job(jobId);
+        RedisValue[] args = [fence, token, .. indexes.Select(i => (RedisValue)i)];
+        var released = (int)await Db.RunAsync(LuaScripts.Release, job, args, job.Lease(fence));
+        if (released > 0) await Db.PublishAsync(keys.NudgeChannel, jobId, CommandFlags.FireAndForget);
         return released;
     }
 
@@ -136,7 +155,7 @@ public sealed class ShardQueue(IConnectionMultiplexer redis, RedisKeys keys, IOp
     public async Task<string> FinishAsync(string jobId, string mergeToken, string resultJson)
     {
         var r = (RedisResult[])(await Db.RunAsync(LuaScripts.Finish, keys.Job(jobId),
-            [mergeToken, resultJson, RetentionMs, keys.EventsChannel.ToString(), jobId]))!;
+            [mergeToken, resultJson, RetentionMs, Channel, jobId]))!;
         return (string)r[0]!;
     }
 }

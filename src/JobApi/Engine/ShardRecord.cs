@@ -1,25 +1,64 @@
-using System.Text.Json;
+using System.Globalization;
 using StackExchange.Redis;
 
 namespace JobApi.Engine;
 
-/// <summary>Reads the per-shard record the scripts keep in the shards hash (cjson: s, a, f, w, st, ft, e).</summary>
+/// <summary>Builds the shards endpoint's view from where the scripts keep shard state: inflight (running,
+/// under which lease), done (succeeded: times and worker), failures (failed attempts and the last error)
+/// and dead (dead-lettered). A shard in none of them is queued.</summary>
 internal static class ShardRecord
 {
-    public static ShardStatus Parse(int index, RedisValue raw)
+    public static async Task<ShardStatus[]> ReadAsync(IDatabase db, JobKeys job, int start, int count)
     {
-        if (raw.IsNull) return new ShardStatus(index, JobStates.Queued, 0, null, null, null, null);
-        using var doc = JsonDocument.Parse((string)raw!);
-        var r = doc.RootElement;
-        return new ShardStatus(index,
-            Str(r, "s") ?? JobStates.Queued,
-            r.TryGetProperty("a", out var a) ? (int)a.GetDouble() : 0,
-            Str(r, "w"), Time(r, "st"), Time(r, "ft"), Str(r, "e"));
+        var fields = Enumerable.Range(start, count).Select(i => (RedisValue)i).ToArray();
+        var batch = db.CreateBatch();
+        var inflight = batch.HashGetAsync(job.Inflight, fields);
+        var done = batch.HashGetAsync(job.Done, fields);
+        var failures = batch.HashGetAsync(job.Failures, fields);
+        var dead = batch.SetContainsAsync(job.Dead, fields);
+        batch.Execute();
+        await Task.WhenAll(inflight, done, failures, dead);
+
+        var fences = (await inflight).Where(f => !f.IsNull).Distinct().ToArray();
+        var leases = new Dictionary<string, (string Worker, DateTime StartedAt)>();
+        if (fences.Length > 0)
+        {
+            var records = await db.HashGetAsync(job.Batches, fences);
+            for (var i = 0; i < fences.Length; i++)
+            {
+                if (records[i].IsNull) continue;
+                var parts = ((string)records[i]!).Split('|', 3);
+                leases[(string)fences[i]!] = (parts[0], Ms(parts[1]));
+            }
+        }
+
+        var items = new ShardStatus[count];
+        for (var k = 0; k < count; k++)
+        {
+            var (failed, error) = ParseFailures((await failures)[k]);
+            var index = start + k;
+            if ((await dead)[k])
+                items[k] = new ShardStatus(index, JobStates.Failed, failed, null, null, null, error);
+            else if (!(await done)[k].IsNull)
+            {
+                var parts = ((string)(await done)[k]!).Split('|', 3);
+                items[k] = new ShardStatus(index, JobStates.Succeeded, failed + 1, parts[2], Ms(parts[0]), Ms(parts[1]), error);
+            }
+            else if (!(await inflight)[k].IsNull && leases.TryGetValue((string)(await inflight)[k]!, out var lease))
+                items[k] = new ShardStatus(index, JobStates.Running, failed + 1, lease.Worker, lease.StartedAt, null, error);
+            else
+                items[k] = new ShardStatus(index, JobStates.Queued, failed, null, null, null, error);
+        }
+        return items;
     }
 
-    private static string? Str(JsonElement r, string name) =>
-        r.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+    private static (int Failed, string? Error) ParseFailures(RedisValue raw)
+    {
+        if (raw.IsNull) return (0, null);
+        var text = (string)raw!;
+        var bar = text.IndexOf('|');
+        return (int.Parse(text[..bar], CultureInfo.InvariantCulture), text[(bar + 1)..]);
+    }
 
-    private static DateTime? Time(JsonElement r, string name) =>
-        r.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? DateTime.UnixEpoch.AddMilliseconds((long)v.GetDouble()) : null;
+    private static DateTime Ms(string ms) => DateTime.UnixEpoch.AddMilliseconds(double.Parse(ms, CultureInfo.InvariantCulture));
 }

@@ -8,28 +8,30 @@ using StackExchange.Redis;
 namespace JobApi.Workers;
 
 /// <summary>
-/// Runs shards: finds jobs with work in the rotation of active jobs, leases a batch of shards with one
-/// script call, runs them on at most <c>Concurrency</c> tasks, renews the leases every TTL/3 and commits
-/// through the fenced commit script. The commit that completes a job makes this worker run its merge.
+/// Runs shards: rotates the list of active jobs, leases batches of shards from several jobs in one round
+/// trip, runs them on at most <c>Concurrency</c> tasks, renews every held lease each TTL/3 (one script call
+/// per job) and commits results in groups through the fenced commit script. The commit that completes a
+/// job makes this worker run its merge (or finishes the job at once when this worker held every shard).
 /// </summary>
 public sealed partial class ShardWorker(
     ShardQueue queue, JobKindRegistry kinds, IConnectionMultiplexer redis, RedisKeys keys,
     WorkerIdentity identity, IOptions<JobApiOptions> options, ILogger<ShardWorker> logger) : BackgroundService
 {
-    private const int MergeIndex = -1;
+    private const int MaxJobsPerRound = 16;
     private readonly WorkerOptions _options = options.Value.Worker;
     private readonly WakeSignal _wake = new();
-    private readonly ConcurrentDictionary<(string JobId, int Index), HeldWork> _held = new();
+    private readonly ConcurrentDictionary<(string JobId, long Fence), LeasedBatch> _batches = new();
+    private readonly ConcurrentDictionary<string, byte> _merges = new(StringComparer.Ordinal);
     private int _busy;
 
-    /// <summary>Shards and merges this process holds now (for diagnostics and tests).</summary>
-    public IEnumerable<(string JobId, int Index)> Held => _held.Keys;
+    /// <summary>Leases this process holds now: (job, fence) pairs.</summary>
+    public IEnumerable<(string JobId, long Fence)> HeldLeases => _batches.Keys;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var subscriber = redis.GetSubscriber();
         await subscriber.SubscribeAsync(keys.NudgeChannel, (_, _) => _wake.Set());
-        await subscriber.SubscribeAsync(keys.EventsChannel, (_, message) => AbandonJob(message!, AbandonReason.JobFinished));
+        await subscriber.SubscribeAsync(keys.EventsChannel, (_, message) => AbandonJob(message!));
         var renewals = RenewLoopAsync(stoppingToken);
         Log.Started(logger, identity.Id, _options.EffectiveConcurrency);
         try
@@ -51,154 +53,200 @@ public sealed partial class ShardWorker(
         {
             _wake.Reset(); // before looking, never after an empty look: a nudge in between is kept
             var free = capacity - Volatile.Read(ref _busy);
-            var found = free > 0 && await TryStartWorkAsync(free);
-            if (found) continue;
-            try
-            {
-                await _wake.WaitAsync(_options.IdlePoll, stoppingToken);
-            }
-            catch (Exception e) when (e is RedisException or TimeoutException)
-            {
-                Log.RedisError(logger, e);
-            }
+            if (free > 0 && await TryStartWorkAsync(free)) continue;
+            await _wake.WaitAsync(_options.IdlePoll, stoppingToken);
         }
     }
 
-    /// <summary>Visits active jobs round robin until one gives work. Returns false when none had any.</summary>
+    /// <summary>One round: rotate up to 16 jobs, lease from them in one round trip. False when none had work.</summary>
     private async Task<bool> TryStartWorkAsync(int free)
     {
         try
         {
-            var budget = (int)Math.Min(await queue.ActiveCountAsync(), 1000);
-            for (var i = 0; i < budget; i++)
+            var jobs = await queue.RotateAsync(Math.Min(free, MaxJobsPerRound));
+            if (jobs.Length == 0) return false;
+            // Share the free slots between the jobs of this round (round robin inside the round too).
+            var share = new int[jobs.Length];
+            for (var i = 0; i < free; i++) share[i % jobs.Length]++;
+            var asked = Enumerable.Range(0, jobs.Length).Where(i => share[i] > 0).ToArray();
+            var grants = await queue.LeaseAsync(asked.Select(i => jobs[i]).ToArray(), asked.Select(i => share[i]).ToArray(), identity.Id, identity.Token);
+            var found = false;
+            foreach (var grant in grants)
             {
-                var jobId = await queue.NextActiveJobAsync();
-                if (jobId is null) return false;
-                var batch = await queue.LeaseAsync(jobId, identity.Id, identity.Token, free);
-                switch (batch.Kind)
+                switch (grant.Kind)
                 {
                     case LeaseKind.Shards:
-                        foreach (var lease in batch.Shards) Start(lease.JobId, lease.Index, lease.Fence, ct => RunShardAsync(lease, ct));
-                        return true;
+                        StartBatch(grant);
+                        found = true;
+                        break;
                     case LeaseKind.Merge:
-                        Start(jobId, MergeIndex, 0, _ => RunMergeAsync(jobId));
-                        return true;
+                        StartMerge(grant.JobId);
+                        found = true;
+                        break;
                     case LeaseKind.Finished:
-                        await queue.DropFromRotationAsync(jobId);
+                        await queue.DropFromRotationAsync(grant.JobId);
                         break;
                 }
             }
+            return found;
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             Log.RedisError(logger, e);
             await Task.Delay(200);
+            return false;
         }
-        return false;
     }
 
-    private void Start(string jobId, int index, long fence, Func<CancellationToken, Task> work)
+    private void StartBatch(LeaseGrant grant)
     {
-        var held = new HeldWork { Fence = fence };
-        _held[(jobId, index)] = held;
+        var batch = new LeasedBatch(grant);
+        _batches[(batch.JobId, batch.Fence)] = batch;
+        kinds.TryGet(grant.JobKind, out var kind);
+        foreach (var shard in grant.Shards!)
+        {
+            Interlocked.Increment(ref _busy);
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await RunShardAsync(batch, kind, shard);
+                }
+                catch (Exception e) when (e is RedisException or TimeoutException or OperationCanceledException)
+                {
+                    // The lease runs out and the shard is reaped; nothing is committed twice.
+                    Log.WorkInterrupted(logger, batch.JobId, shard.Index, e.Message);
+                }
+                finally
+                {
+                    Retire(batch);
+                    Interlocked.Decrement(ref _busy);
+                    _wake.Set();
+                }
+            });
+        }
+    }
+
+    private async Task RunShardAsync(LeasedBatch batch, IJobKind? kind, LeasedShard shard)
+    {
+        string result;
+        try
+        {
+            if (kind is null) throw new InvalidOperationException($"kind '{batch.Grant.JobKind}' is not known to worker {identity.Id}");
+            result = await kind.ProcessShardAsync(new ShardWork(batch.JobId, shard.Index, shard.Attempt, shard.Payload), batch.Cancellation.Token);
+        }
+        catch (OperationCanceledException) when (batch.Cancellation.IsCancellationRequested)
+        {
+            batch.Settled(failed: true);
+            if (batch.Reason == AbandonReason.Shutdown) await queue.ReleaseAsync(batch.JobId, batch.Fence, identity.Token, [shard.Index]);
+            Log.ShardAbandoned(logger, batch.JobId, shard.Index, batch.Reason.ToString());
+            return;
+        }
+        catch (Exception e)
+        {
+            batch.Settled(failed: true);
+            var outcome = await queue.FailAsync(batch.JobId, batch.Fence, identity.Token, shard.Index, Truncate(e.Message));
+            Log.ShardFailed(logger, batch.JobId, shard.Index, shard.Attempt, outcome, e.Message);
+            return;
+        }
+        if (!batch.Add(shard.Index, result)) return;
+        try
+        {
+            await FlushAsync(batch, kind!);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            _ = e;
+            // Stop renewing this lease: it runs out and the reaper re-runs every shard not committed.
+            Abandon(batch.JobId, batch.Fence, AbandonReason.LeaseLost);
+            batch.Abort();
+            throw;
+        }
+    }
+
+    /// <summary>Commits what the batch has gathered, again and again until nothing is left (group commit).</summary>
+    private async Task FlushAsync(LeasedBatch batch, IJobKind kind)
+    {
+        while (true)
+        {
+            var (items, completesJob) = batch.TakePending();
+            if (items.Count == 0) return;
+            var merged = completesJob ? kind.Merge(batch.Grant.MergeContext!, batch.AllResults()) : null;
+            var (outcome, refused) = await queue.CommitAsync(batch.JobId, batch.Fence, batch.Grant.StartedAt, identity.Token, identity.Id, items, merged);
+            if (refused > 0 || outcome == CommitOutcome.Stale) Log.StaleCommitRefused(logger, batch.JobId, batch.Fence, refused);
+            if (outcome == CommitOutcome.Finished) await queue.DropFromRotationAsync(batch.JobId);
+            if (outcome == CommitOutcome.CommittedMerge) await MergeAsync(batch.JobId);
+        }
+    }
+
+    private void StartMerge(string jobId)
+    {
         Interlocked.Increment(ref _busy);
         _ = Task.Run(async () =>
         {
             try
             {
-                await work(held.Cancellation.Token);
+                await MergeAsync(jobId);
             }
-            catch (Exception e) when (e is RedisException or TimeoutException or OperationCanceledException)
+            catch (Exception e) when (e is RedisException or TimeoutException)
             {
-                // The lease runs out and the shard is reaped; nothing is committed twice.
-                Log.WorkInterrupted(logger, jobId, index, e.Message);
+                Log.WorkInterrupted(logger, jobId, -1, e.Message);
             }
             finally
             {
-                // Only our own entry: the same shard may have been leased again by this process meanwhile.
-                _held.TryRemove(KeyValuePair.Create((jobId, index), held));
-                held.Cancellation.Dispose();
                 Interlocked.Decrement(ref _busy);
                 _wake.Set();
             }
         });
     }
 
-    private async Task RunShardAsync(ShardLease lease, CancellationToken cancellationToken)
+    /// <summary>Runs a merge this worker holds the merge lease for (renewed while it runs).</summary>
+    private async Task MergeAsync(string jobId)
     {
-        if (!kinds.TryGet(lease.Kind, out var kind))
-        {
-            await queue.FailAsync(lease, identity.Token, $"kind '{lease.Kind}' is not known to worker {identity.Id}");
-            return;
-        }
-        string result;
+        _merges[jobId] = 0;
         try
         {
-            result = await kind.ProcessShardAsync(new ShardWork(lease.JobId, lease.Index, lease.Attempt, lease.Payload), cancellationToken);
+            var input = await queue.ReadForMergeAsync(jobId);
+            if (input is not { } m || !kinds.TryGet(m.Kind, out var kind)) return;
+            var merged = kind.Merge(m.Context, m.Results);
+            var outcome = await queue.FinishAsync(jobId, identity.Token, merged);
+            if (outcome == "ok") await queue.DropFromRotationAsync(jobId);
+            Log.Merged(logger, jobId, outcome);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        finally
         {
-            var reason = _held.TryGetValue((lease.JobId, lease.Index), out var h) ? h.Reason : AbandonReason.Shutdown;
-            if (reason == AbandonReason.Shutdown) await queue.ReleaseAsync(lease, identity.Token);
-            Log.ShardAbandoned(logger, lease.JobId, lease.Index, reason.ToString());
-            return;
-        }
-        catch (Exception e)
-        {
-            var outcome = await queue.FailAsync(lease, identity.Token, Truncate(e.Message));
-            Log.ShardFailed(logger, lease.JobId, lease.Index, lease.Attempt, outcome, e.Message);
-            return;
-        }
-        switch (await queue.CommitAsync(lease, identity.Token, result))
-        {
-            case CommitOutcome.CommittedMerge:
-                var merge = new HeldWork();
-                _held[(lease.JobId, MergeIndex)] = merge;
-                try
-                {
-                    await RunMergeAsync(lease.JobId);
-                }
-                finally
-                {
-                    _held.TryRemove(KeyValuePair.Create((lease.JobId, MergeIndex), merge));
-                    merge.Cancellation.Dispose();
-                }
-                break;
-            case CommitOutcome.Stale:
-                Log.StaleCommitRefused(logger, lease.JobId, lease.Index, lease.Fence);
-                break;
+            _merges.TryRemove(jobId, out _);
         }
     }
 
-    private async Task RunMergeAsync(string jobId)
+    private void Retire(LeasedBatch batch)
     {
-        var input = await queue.ReadForMergeAsync(jobId);
-        if (input is not { } m || !kinds.TryGet(m.Kind, out var kind)) return;
-        var merged = kind.Merge(m.Context, m.Results);
-        var outcome = await queue.FinishAsync(jobId, identity.Token, merged);
-        if (outcome == "ok") await queue.DropFromRotationAsync(jobId);
-        Log.Merged(logger, jobId, outcome);
+        if (batch.IsComplete && _batches.TryRemove(KeyValuePair.Create((batch.JobId, batch.Fence), batch)))
+            batch.Cancellation.Dispose();
     }
 
     /// <summary>Renews every held lease each TTL/3, one script call per job; lost leases abandon their work.</summary>
     private async Task RenewLoopAsync(CancellationToken stoppingToken)
     {
         var period = _options.LeaseTtl / 3;
-        while (!stoppingToken.IsCancellationRequested || !_held.IsEmpty)
+        while (!stoppingToken.IsCancellationRequested || !_batches.IsEmpty || !_merges.IsEmpty)
         {
+            await Task.Delay(period, CancellationToken.None);
+            var jobs = _batches.Keys.Select(k => k.JobId).Concat(_merges.Keys).Distinct().ToArray();
+            var renewals = jobs.Select(async jobId =>
+            {
+                var fences = _batches.Keys.Where(k => k.JobId == jobId).Select(k => k.Fence).ToArray();
+                var lost = await queue.RenewAsync(jobId, identity.Token, fences, _merges.ContainsKey(jobId));
+                // A lease whose shards all settled was deleted by its last commit; that is not a loss.
+                foreach (var fence in lost.Where(f => f >= 0 && _batches.TryGetValue((jobId, f), out var b) && !b.IsComplete))
+                {
+                    Log.LeaseLost(logger, jobId, fence);
+                    Abandon(jobId, fence, AbandonReason.LeaseLost);
+                }
+            });
             try
             {
-                await Task.Delay(period, CancellationToken.None);
-                foreach (var job in _held.GroupBy(h => h.Key.JobId))
-                {
-                    var held = job.Select(h => (h.Key.Index, h.Value.Fence)).ToArray();
-                    var lost = await queue.RenewAsync(job.Key, identity.Token, held, identity.Token);
-                    foreach (var index in lost)
-                    {
-                        Log.LeaseLost(logger, job.Key, index);
-                        Abandon(job.Key, index, AbandonReason.LeaseLost);
-                    }
-                }
+                await Task.WhenAll(renewals);
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
@@ -207,16 +255,16 @@ public sealed partial class ShardWorker(
         }
     }
 
-    private void AbandonJob(string jobId, AbandonReason reason)
+    private void AbandonJob(string jobId)
     {
-        foreach (var key in _held.Keys.Where(k => k.JobId == jobId)) Abandon(key.JobId, key.Index, reason);
+        foreach (var key in _batches.Keys.Where(k => k.JobId == jobId)) Abandon(key.JobId, key.Fence, AbandonReason.JobFinished);
     }
 
-    private void Abandon(string jobId, int index, AbandonReason reason)
+    private void Abandon(string jobId, long fence, AbandonReason reason)
     {
-        if (!_held.TryGetValue((jobId, index), out var held)) return;
-        held.Reason = reason;
-        try { held.Cancellation.Cancel(); }
+        if (!_batches.TryGetValue((jobId, fence), out var batch)) return;
+        batch.Reason = reason;
+        try { batch.Cancellation.Cancel(); }
         catch (ObjectDisposedException) { /* finished meanwhile */ }
     }
 
@@ -226,21 +274,12 @@ public sealed partial class ShardWorker(
         var deadline = DateTime.UtcNow + _options.ShutdownGrace;
         while (Volatile.Read(ref _busy) > 0 && DateTime.UtcNow < deadline)
             await _wake.WaitAsync(TimeSpan.FromMilliseconds(100), CancellationToken.None);
-        foreach (var key in _held.Keys) Abandon(key.JobId, key.Index, AbandonReason.Shutdown);
+        foreach (var key in _batches.Keys) Abandon(key.JobId, key.Fence, AbandonReason.Shutdown);
         while (Volatile.Read(ref _busy) > 0)
             await _wake.WaitAsync(TimeSpan.FromMilliseconds(100), CancellationToken.None);
     }
 
     private static string Truncate(string message) => message.Length <= 1000 ? message : message[..1000];
-
-    private enum AbandonReason { Shutdown, LeaseLost, JobFinished }
-
-    private sealed class HeldWork
-    {
-        public CancellationTokenSource Cancellation { get; } = new();
-        public volatile AbandonReason Reason;
-        public long Fence { get; init; }
-    }
 
     private static partial class Log
     {
@@ -256,11 +295,11 @@ public sealed partial class ShardWorker(
         [LoggerMessage(4, LogLevel.Information, "Shard {JobId}/{Shard} abandoned: {Reason}")]
         public static partial void ShardAbandoned(ILogger logger, string jobId, int shard, string reason);
 
-        [LoggerMessage(5, LogLevel.Warning, "Commit of shard {JobId}/{Shard} with fence {Fence} refused: the lease was taken over")]
-        public static partial void StaleCommitRefused(ILogger logger, string jobId, int shard, long fence);
+        [LoggerMessage(5, LogLevel.Warning, "Commit under lease {JobId}/{Fence} refused for {Refused} shard(s): the lease was lost or taken over")]
+        public static partial void StaleCommitRefused(ILogger logger, string jobId, long fence, int refused);
 
-        [LoggerMessage(6, LogLevel.Warning, "Lease of {JobId}/{Shard} lost; abandoning the work")]
-        public static partial void LeaseLost(ILogger logger, string jobId, int shard);
+        [LoggerMessage(6, LogLevel.Warning, "Lease {JobId}/{Fence} lost; abandoning its shards")]
+        public static partial void LeaseLost(ILogger logger, string jobId, long fence);
 
         [LoggerMessage(7, LogLevel.Debug, "Merge of job {JobId}: {Outcome}")]
         public static partial void Merged(ILogger logger, string jobId, string outcome);

@@ -1,25 +1,47 @@
--- Commits one shard's result if, and only if, the caller still holds its lease with the current fence.
--- The commit that makes every shard succeeded also takes the merge lease, so exactly one caller merges.
--- KEYS[11]: the shard's lease key. ARGV: 1 index, 2 token, 3 fence, 4 result, 5 ttlMs
--- Returns {'ok'} | {'merge'} | {'stale'} | {'final', state}
-local i, token, fence = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local state = redis.call('HGET', K_JOB, 'state')
-if not state then return { 'final', 'gone' } end
-if is_final(state) then return { 'final', state } end
-if redis.call('GET', KEYS[11]) ~= token .. ':' .. fence then return { 'stale' } end
-local rec = get_shard(i)
-if rec.s ~= 'running' or rec.f ~= fence then return { 'stale' } end
+-- Commits results of shards the caller holds under lease f: refused unless the lease key still holds the
+-- caller's token and each shard's inflight entry is still f (the fence), so a worker that lost its lease
+-- can never commit. The commit that makes every shard succeeded either finishes the job with the result
+-- the caller merged itself (when it held every shard) or takes the merge lease, so exactly one merge runs.
+-- KEYS[14]: lease key of f.
+-- ARGV: 1 fence, 2 token, 3 worker, 4 startedAt, 5 ttlMs, 6 retentionMs, 7 eventsChannel, 8 jobId,
+--       9 merged result ('' when none), 10.. pairs of index, result
+-- Returns {'ok', refusedCount} | {'merge', 0} | {'finished', 0} | {'stale', n} | {'final', state}
+local f, token = ARGV[1], ARGV[2]
+local h = redis.call('HMGET', K_JOB, 'state', 'total')
+if not h[1] then return { 'final', 'gone' } end
+if is_final(h[1]) then return { 'final', h[1] } end
+if redis.call('GET', KEYS[14]) ~= token then return { 'stale', (#ARGV - 9) / 2 } end
 
+local idx = {}
+for k = 10, #ARGV, 2 do idx[#idx + 1] = ARGV[k] end
+local holders = redis.call('HMGET', K_INFLIGHT, unpack(idx))
 local now = now_ms()
-rec.s, rec.ft, rec.e = 'succeeded', now, nil
-put_shard(i, rec)
-redis.call('HSET', K_RESULTS, i, ARGV[4])
-redis.call('DEL', KEYS[11])
-redis.call('ZREM', K_RUNNING, i)
-redis.call('HINCRBY', K_JOB, 'running', -1)
-redis.call('HINCRBY', K_JOB, 'commits', 1)
-local succeeded = redis.call('HINCRBY', K_JOB, 'succeeded', 1)
-if succeeded == tonumber(redis.call('HGET', K_JOB, 'total')) then
-  if redis.call('SET', K_MERGE, token, 'NX', 'PX', tonumber(ARGV[5])) then return { 'merge' } end
+local meta = ARGV[4] .. '|' .. now .. '|' .. ARGV[3]
+local results, done, accepted = {}, {}, {}
+for k, i in ipairs(idx) do
+  if holders[k] == f then
+    accepted[#accepted + 1] = i
+    results[#results + 1] = i
+    results[#results + 1] = ARGV[9 + 2 * k]
+    done[#done + 1] = i
+    done[#done + 1] = meta
+  end
 end
-return { 'ok' }
+if #accepted > 0 then
+  chunked('HSET', K_RESULTS, results)
+  chunked('HSET', K_DONE, done)
+  chunked('HDEL', K_INFLIGHT, accepted)
+  redis.call('HINCRBY', K_JOB, 'commits', #accepted)
+end
+settle(f, #idx, KEYS[14])
+
+local refused = #idx - #accepted
+if redis.call('HLEN', K_DONE) == tonumber(h[2]) then
+  if ARGV[9] ~= '' and refused == 0 and tonumber(h[2]) == #accepted then
+    redis.call('SET', K_RESULT, ARGV[9])
+    finish_job('succeeded', nil, now, tonumber(ARGV[6]), ARGV[7], ARGV[8])
+    return { 'finished', 0 }
+  end
+  if redis.call('SET', K_MERGE, token, 'NX', 'PX', tonumber(ARGV[5])) then return { 'merge', refused } end
+end
+return { 'ok', refused }

@@ -1,9 +1,10 @@
--- Prepended to every job script. KEYS[1..10] are always the job's data keys, in this order
--- (RedisKeys.JobKeys.DataKeys); per-shard lease keys, when a script needs them, follow from KEYS[11].
+-- Prepended to every job script. KEYS[1..13] are always the job's data keys, in this order
+-- (RedisKeys.JobKeys.DataKeys); lease keys, when a script needs them, follow from KEYS[14].
 -- Scripts check every precondition first and write last: Lua has no rollback.
-local K_JOB, K_READY, K_DELAYED, K_RUNNING, K_SHARDS, K_PAYLOADS, K_RESULTS, K_RESULT, K_MERGE, K_DEAD =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
-local DATA_KEYS = 10
+local K_JOB, K_READY, K_DELAYED, K_RUNNING, K_INFLIGHT, K_BATCHES, K_PAYLOADS, K_RESULTS, K_DONE, K_FAILURES, K_DEAD, K_RESULT, K_MERGE =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]
+local DATA_KEYS = 13
+local CHUNK = 500 -- unpack() is limited by the Lua stack: big variadic calls go in chunks
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -14,57 +15,68 @@ local function is_final(state)
   return state == 'succeeded' or state == 'failed' or state == 'canceled'
 end
 
--- A shard never touched has no record: it is queued with no attempts.
-local function get_shard(i)
-  local raw = redis.call('HGET', K_SHARDS, i)
-  if raw then return cjson.decode(raw) end
-  return { s = 'queued', a = 0, f = 0 }
+-- The lease key of fence f, in the job's slot (same hash tag as K_JOB).
+local function lease_key(f)
+  return string.sub(K_JOB, 1, #K_JOB - 3) .. 'lease:' .. f
 end
 
-local function put_shard(i, rec)
-  redis.call('HSET', K_SHARDS, i, cjson.encode(rec))
+-- Calls cmd(key, ...) with the items of list in chunks.
+local function chunked(cmd, key, list)
+  for s = 1, #list, CHUNK do
+    redis.call(cmd, key, unpack(list, s, math.min(s + CHUNK - 1, #list)))
+  end
 end
 
--- The lease key of shard i, in the job's slot (same hash tag as K_JOB).
-local function lease_key(i)
-  return string.sub(K_JOB, 1, #K_JOB - 3) .. 'lease:' .. i
+local function split_indexes(csv)
+  local out = {}
+  for i in string.gmatch(csv, '[^,]+') do out[#out + 1] = i end
+  return out
 end
 
--- Exponential backoff with the caller's jitter factor in [0, 1): base * 2^(attempt-1) * (0.5 .. 1.5), capped at 5 minutes.
-local function backoff_ms(base, attempt, jitter)
-  local d = base * (2 ^ math.min(attempt - 1, 20)) * (0.5 + jitter)
-  return math.floor(math.min(d, 300000))
+-- Exponential backoff with the caller's jitter factor in [0, 1): base * 2^(n-1) * (0.5 .. 1.5), capped at 5 minutes.
+local function backoff_ms(base, n, jitter)
+  return math.floor(math.min(base * (2 ^ math.min(n - 1, 20)) * (0.5 + jitter), 300000))
 end
 
--- Moves the job to a final state: stops queued work, drops data nobody needs any more, starts retention.
+-- Moves the job to a final state: stops queued and running work, drops data nobody needs, starts retention.
 local function finish_job(state, err, now, retention_ms, channel, job_id)
   redis.call('HSET', K_JOB, 'state', state, 'finishedAt', now)
   if err then redis.call('HSET', K_JOB, 'error', err) end
-  redis.call('DEL', K_READY, K_DELAYED, K_MERGE)
+  redis.call('DEL', K_READY, K_DELAYED, K_RUNNING, K_INFLIGHT, K_BATCHES, K_MERGE)
   -- A failed job keeps payloads and committed results so that its dead shards can be retried.
   if state ~= 'failed' then redis.call('DEL', K_PAYLOADS, K_RESULTS) end
   for i = 1, DATA_KEYS do redis.call('PEXPIRE', KEYS[i], retention_ms) end
   redis.call('PUBLISH', channel, job_id)
 end
 
--- A shard attempt ended without a result (it threw, or its worker vanished). Retries with backoff
--- below maxAttempts, otherwise dead-letters the shard and fails the job. Returns 'retry' or 'dead'.
-local function fail_attempt(i, rec, err, now, base, jitter, retention_ms, channel, job_id)
-  redis.call('ZREM', K_RUNNING, i)
-  redis.call('HINCRBY', K_JOB, 'running', -1)
-  rec.e = err
-  rec.ft = now
-  local max_attempts = tonumber(redis.call('HGET', K_JOB, 'maxAttempts'))
-  if rec.a >= max_attempts then
-    rec.s = 'failed'
-    put_shard(i, rec)
-    redis.call('HINCRBY', K_JOB, 'failed', 1)
+-- Failed attempts of shard i so far.
+local function failures_of(i)
+  local raw = redis.call('HGET', K_FAILURES, i)
+  if not raw then return 0 end
+  return tonumber(string.match(raw, '^(%d+)'))
+end
+
+-- A shard attempt ended without a result (it threw, or its lease ran out). The caller has already removed
+-- it from inflight. Retries with backoff below maxAttempts, otherwise dead-letters it and fails the job.
+-- Returns 'retry' or 'dead'.
+local function fail_attempt(i, err, now, base, jitter, retention_ms, channel, job_id)
+  local n = failures_of(i) + 1
+  redis.call('HSET', K_FAILURES, i, n .. '|' .. err)
+  if n >= tonumber(redis.call('HGET', K_JOB, 'maxAttempts')) then
     redis.call('SADD', K_DEAD, i)
-    finish_job('failed', 'shard ' .. i .. ' failed after ' .. rec.a .. ' attempt(s): ' .. err, now, retention_ms, channel, job_id)
+    finish_job('failed', 'shard ' .. i .. ' failed after ' .. n .. ' attempt(s): ' .. err, now, retention_ms, channel, job_id)
     return 'dead'
   end
-  rec.s = 'queued'
-  put_shard(i, rec)
-  redis.call('ZADD', K_DELAYED, now + backoff_ms(base, rec.a, jitter), i)
+  redis.call('ZADD', K_DELAYED, now + backoff_ms(base, n, jitter), i)
   return 'retry'
+end
+
+-- K_BATCHES holds, per lease fence f: field f = 'worker|startedAt|i1,i2,...' and field 'n:f' = shards of it still in flight.
+-- Counts k shards of lease f as settled; forgets the lease when none is left.
+local function settle(f, k, lease)
+  if redis.call('HINCRBY', K_BATCHES, 'n:' .. f, -k) <= 0 then
+    redis.call('HDEL', K_BATCHES, f, 'n:' .. f)
+    redis.call('ZREM', K_RUNNING, f)
+    redis.call('DEL', lease)
+  end
 end

@@ -1,27 +1,40 @@
--- Leases up to ARGV[4] shards of one job to a worker. Before that it reaps: shards whose lease key is
--- gone (worker died or stalled past its TTL) count as a failed attempt; due retries become ready.
--- When every shard has succeeded and nobody holds the merge lease, the caller gets the merge.
+-- Hands up to ARGV[4] ready shards of one job to a worker under ONE lease: fence f = the job's fence
+-- counter + 1, lease key 'lease:f' = token (SET PX ttl), deadline in K_RUNNING, each shard's inflight
+-- entry = f. Before that it reaps: shards of leases whose key is gone (worker died, or stalled past its
+-- TTL) count as a failed attempt; due retries become ready. When every shard has succeeded and nobody
+-- holds the merge lease, the caller gets the merge.
 -- ARGV: 1 workerId, 2 token, 3 ttlMs, 4 maxCount, 5 backoffBaseMs, 6 jitter, 7 retentionMs, 8 eventsChannel, 9 jobId
--- Returns {'gone'} | {'final', state} | {'merge'} | {'idle'} | {'ok', kind, index, attempt, fence, payload, ...}
-local state = redis.call('HGET', K_JOB, 'state')
+-- Returns {'gone'} | {'final', state} | {'merge'} | {'idle'}
+--       | {'ok', kind, fence, total, startedAt, mergeContext (only when the lease holds every shard, else ''), index1, attempt1, payload1, ...}
+local h = redis.call('HMGET', K_JOB, 'state', 'total', 'kind', 'payload', 'context')
+local state = h[1]
 if not state then return { 'gone' } end
 if is_final(state) then return { 'final', state } end
 local worker, token, ttl, max_count = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local base, jitter, retention, channel, job_id = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9]
+local total = tonumber(h[2])
 local now = now_ms()
 -- The safety sweep (LeaseReaper) puts a job back into rotation when no worker has looked at it for a while.
 redis.call('HSET', K_JOB, 'seenAt', now)
 
 -- Reap expired leases.
-local expired = redis.call('ZRANGEBYSCORE', K_RUNNING, '-inf', now, 'LIMIT', 0, 100)
-for _, i in ipairs(expired) do
-  local pttl = redis.call('PTTL', lease_key(i))
+for _, f in ipairs(redis.call('ZRANGEBYSCORE', K_RUNNING, '-inf', now, 'LIMIT', 0, 20)) do
+  local lease = lease_key(f)
+  local pttl = redis.call('PTTL', lease)
   if pttl > 0 then
-    redis.call('ZADD', K_RUNNING, now + pttl, i)
+    redis.call('ZADD', K_RUNNING, now + pttl, f)
   else
-    local rec = get_shard(i)
-    if fail_attempt(i, rec, 'lease expired: the worker ' .. tostring(rec.w) .. ' stopped renewing it', now, base, jitter, retention, channel, job_id) == 'dead' then
-      return { 'final', 'failed' }
+    local rec = redis.call('HGET', K_BATCHES, f) or '?||'
+    local w, _, csv = string.match(rec, '^([^|]*)|([^|]*)|(.*)$')
+    redis.call('HDEL', K_BATCHES, f, 'n:' .. f)
+    redis.call('ZREM', K_RUNNING, f)
+    for _, i in ipairs(split_indexes(csv or '')) do
+      if redis.call('HGET', K_INFLIGHT, i) == f then
+        redis.call('HDEL', K_INFLIGHT, i)
+        if fail_attempt(i, 'lease expired: worker ' .. tostring(w) .. ' stopped renewing it', now, base, jitter, retention, channel, job_id) == 'dead' then
+          return { 'final', 'failed' }
+        end
+      end
     end
   end
 end
@@ -29,31 +42,37 @@ end
 -- Due retries go to the front of the queue.
 local due = redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', now, 'LIMIT', 0, 1000)
 if #due > 0 then
-  redis.call('ZREM', K_DELAYED, unpack(due))
-  redis.call('LPUSH', K_READY, unpack(due))
-end
-
-local h = redis.call('HMGET', K_JOB, 'total', 'succeeded')
-if tonumber(h[2]) == tonumber(h[1]) then
-  if redis.call('SET', K_MERGE, token, 'NX', 'PX', ttl) then return { 'merge' } end
-  return { 'idle' }
+  chunked('ZREM', K_DELAYED, due)
+  chunked('LPUSH', K_READY, due)
 end
 
 local popped = redis.call('LPOP', K_READY, max_count)
-if not popped then return { 'idle' } end
-local out = { 'ok', redis.call('HGET', K_JOB, 'kind') }
-for _, i in ipairs(popped) do
-  local rec = get_shard(i)
-  rec.s, rec.a, rec.f, rec.w, rec.st, rec.ft = 'running', rec.a + 1, rec.f + 1, worker, now, nil
-  put_shard(i, rec)
-  redis.call('SET', lease_key(i), token .. ':' .. rec.f, 'PX', ttl)
-  redis.call('ZADD', K_RUNNING, now + ttl, i)
-  out[#out + 1] = i
-  out[#out + 1] = rec.a
-  out[#out + 1] = rec.f
-  out[#out + 1] = redis.call('HGET', K_PAYLOADS, i) or ''
+if not popped then
+  if redis.call('HLEN', K_DONE) == total and redis.call('SET', K_MERGE, token, 'NX', 'PX', ttl) then
+    return { 'merge' }
+  end
+  return { 'idle' }
 end
-redis.call('HINCRBY', K_JOB, 'running', #popped)
+
+local f = redis.call('HINCRBY', K_JOB, 'fence', 1)
+redis.call('SET', lease_key(f), token, 'PX', ttl)
+redis.call('ZADD', K_RUNNING, now + ttl, f)
+redis.call('HSET', K_BATCHES, f, worker .. '|' .. now .. '|' .. table.concat(popped, ','), 'n:' .. f, #popped)
+local fields = {}
+for _, i in ipairs(popped) do
+  fields[#fields + 1] = i
+  fields[#fields + 1] = f
+end
+chunked('HSET', K_INFLIGHT, fields)
 redis.call('HINCRBY', K_JOB, 'attempts', #popped)
 if state == 'queued' then redis.call('HSET', K_JOB, 'state', 'running', 'startedAt', now) end
+
+local fails = redis.call('HMGET', K_FAILURES, unpack(popped))
+local payloads = h[4] and {} or redis.call('HMGET', K_PAYLOADS, unpack(popped))
+local out = { 'ok', h[3], f, total, now, (#popped == total) and h[5] or '' }
+for k, i in ipairs(popped) do
+  out[#out + 1] = i
+  out[#out + 1] = (fails[k] and tonumber(string.match(fails[k], '^(%d+)')) or 0) + 1
+  out[#out + 1] = h[4] or payloads[k] or ''
+end
 return out

@@ -1,17 +1,17 @@
 -- Extends the leases this worker still holds: compare the token, then PEXPIRE. A lease that is gone or
--- holds another token is never recreated; it is reported lost so that the worker abandons the work.
--- KEYS[11..]: lease keys (the merge lease key for a merge). ARGV: 1 ttlMs, then per lease key: expected value, shard index (or '' for the merge).
+-- holds another token is never recreated; it is reported lost so that the worker abandons its shards.
+-- KEYS[14..]: lease keys (K_MERGE for the merge lease). ARGV: 1 ttlMs, 2 token, then per lease key its fence ('' for the merge).
 -- Returns the positions (1-based, among the lease keys) of the leases that were lost.
-local ttl = tonumber(ARGV[1])
+local ttl, token = tonumber(ARGV[1]), ARGV[2]
 local now = now_ms()
 local lost = {}
-for k = 11, #KEYS do
-  local expected, index = ARGV[2 + (k - 11) * 2], ARGV[3 + (k - 11) * 2]
-  if redis.call('GET', KEYS[k]) == expected then
+for k = 14, #KEYS do
+  local f = ARGV[k - 11]
+  if redis.call('GET', KEYS[k]) == token then
     redis.call('PEXPIRE', KEYS[k], ttl)
-    if index ~= '' then redis.call('ZADD', K_RUNNING, 'XX', now + ttl, index) end
+    if f ~= '' then redis.call('ZADD', K_RUNNING, 'XX', now + ttl, f) end
   else
-    lost[#lost + 1] = k - 10
+    lost[#lost + 1] = k - 13
   end
 end
 return lost

@@ -1,0 +1,84 @@
+using JobApi.Engine;
+
+namespace JobApi.Workers;
+
+/// <summary>
+/// The shards one lease call gave this worker. Results are committed in groups: while one commit of this
+/// lease is on the wire, further results wait and go together in the next call (group commit), so a fast
+/// shard costs a fraction of a round trip. When the lease holds every shard of its job, the worker merges
+/// the results itself and the last commit finishes the job in the same call.
+/// </summary>
+public sealed class LeasedBatch(LeaseGrant grant)
+{
+    private readonly Lock _gate = new();
+    private readonly List<(int Index, string Result)> _pending = [];
+    private readonly string?[]? _all = grant.MergeContext is null ? null : new string?[grant.Total];
+    private int _unsettled = grant.Shards!.Count;
+    private bool _flushing;
+    private bool _anyFailed;
+
+    public LeaseGrant Grant { get; } = grant;
+    public string JobId => Grant.JobId;
+    public long Fence => Grant.Fence;
+    public CancellationTokenSource Cancellation { get; } = new();
+    public volatile AbandonReason Reason;
+
+    /// <summary>True once every shard is committed, failed or released and no commit is on the wire.</summary>
+    public bool IsComplete { get { lock (_gate) return _unsettled == 0 && !_flushing && _pending.Count == 0; } }
+
+    /// <summary>Adds a result. Returns true when the caller must start flushing (no flush is running).</summary>
+    public bool Add(int index, string result)
+    {
+        lock (_gate)
+        {
+            _pending.Add((index, result));
+            if (_all is not null) _all[index] = result;
+            if (_flushing) return false;
+            _flushing = true;
+            return true;
+        }
+    }
+
+    /// <summary>Takes everything waiting to be committed, and whether this completes the lease with every
+    /// shard of the job succeeded here (then the caller may send its own merge). Ends the flush when empty.</summary>
+    public (List<(int Index, string Result)> Items, bool CompletesJob) TakePending()
+    {
+        lock (_gate)
+        {
+            if (_pending.Count == 0)
+            {
+                _flushing = false;
+                return ([], false);
+            }
+            var items = new List<(int, string)>(_pending);
+            _pending.Clear();
+            _unsettled -= items.Count;
+            return (items, _all is not null && !_anyFailed && _unsettled == 0);
+        }
+    }
+
+    /// <summary>Counts a shard settled without a result (failed or released).</summary>
+    public void Settled(bool failed)
+    {
+        lock (_gate)
+        {
+            _unsettled--;
+            _anyFailed |= failed;
+        }
+    }
+
+    /// <summary>Gives up on committing (Redis failed mid-flush): the lease runs out and the reaper re-runs what was not committed.</summary>
+    public void Abort()
+    {
+        lock (_gate)
+        {
+            _pending.Clear();
+            _flushing = false;
+            _unsettled = 0;
+        }
+    }
+
+    public IReadOnlyList<string> AllResults() => _all!.Select(r => r!).ToArray();
+}
+
+public enum AbandonReason { None, Shutdown, LeaseLost, JobFinished }
