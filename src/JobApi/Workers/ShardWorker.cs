@@ -22,6 +22,7 @@ public sealed partial class ShardWorker(
     private readonly WakeSignal _wake = new();
     private readonly ConcurrentDictionary<(string JobId, long Fence), LeasedBatch> _batches = new();
     private readonly ConcurrentDictionary<string, byte> _merges = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _drained = new();
     private int _busy;
 
     /// <summary>Leases this process holds now: (job, fence) pairs.</summary>
@@ -229,9 +230,17 @@ public sealed partial class ShardWorker(
     private async Task RenewLoopAsync(CancellationToken stoppingToken)
     {
         var period = _options.LeaseTtl / 3;
-        while (!stoppingToken.IsCancellationRequested || !_batches.IsEmpty || !_merges.IsEmpty)
+        // Renewals go on while a shutdown drains running shards; they end as soon as the drain is over.
+        while (!_drained.IsCancellationRequested)
         {
-            await Task.Delay(period, CancellationToken.None);
+            try
+            {
+                await Task.Delay(period, _drained.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
             var jobs = _batches.Keys.Select(k => k.JobId).Concat(_merges.Keys).Distinct().ToArray();
             var renewals = jobs.Select(async jobId =>
             {
@@ -277,6 +286,7 @@ public sealed partial class ShardWorker(
         foreach (var key in _batches.Keys) Abandon(key.JobId, key.Fence, AbandonReason.Shutdown);
         while (Volatile.Read(ref _busy) > 0)
             await _wake.WaitAsync(TimeSpan.FromMilliseconds(100), CancellationToken.None);
+        await _drained.CancelAsync();
     }
 
     private static string Truncate(string message) => message.Length <= 1000 ? message : message[..1000];

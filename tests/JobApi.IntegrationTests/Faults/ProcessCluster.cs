@@ -152,9 +152,12 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     public async Task<JobCounters> CountersAsync(string jobId)
     {
-        var v = await Db.HashGetAsync($"{KeyPrefix}:{{{jobId}}}:job", ["state", "total", "attempts", "commits", "succeeded", "failed", "error"]);
+        // Raw counters from the job hash; succeeded and failed shards are the sizes of the "done" hash and "dead" set.
+        var v = await Db.HashGetAsync(JobKey(jobId, "job"), ["state", "total", "attempts", "commits", "error"]);
         if (v[0].IsNull) throw new InvalidOperationException($"Job {jobId} has no hash under prefix {KeyPrefix}.");
-        return new JobCounters(jobId, v[0]!, (long)v[1], (long)v[2], (long)v[3], (long)v[4], (long)v[5], v[6].IsNull ? null : (string?)v[6]);
+        var succeeded = await Db.HashLengthAsync(JobKey(jobId, "done"));
+        var failed = await Db.SetLengthAsync(JobKey(jobId, "dead"));
+        return new JobCounters(jobId, v[0]!, (long)v[1], (long)v[2], (long)v[3], succeeded, failed, v[4].IsNull ? null : (string?)v[4]);
     }
 
     public async Task<JobCounters> ReportAsync(string label, string jobId)
@@ -164,7 +167,13 @@ public sealed class ProcessCluster : IAsyncDisposable
         return counters;
     }
 
-    public string LeaseKey(string jobId, int index) => JobKey(jobId, "lease:" + index.ToString(CultureInfo.InvariantCulture));
+    /// <summary>The fence of the lease that holds shard <paramref name="index"/> now (the service keeps it in "inflight"), or null.</summary>
+    public async Task<string?> FenceOfAsync(string jobId, int index) =>
+        await Db.HashGetAsync(JobKey(jobId, "inflight"), index.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>The key of the lease that holds shard <paramref name="index"/> now.</summary>
+    public async Task<string> LeaseKeyAsync(string jobId, int index) =>
+        JobKey(jobId, "lease:" + (await FenceOfAsync(jobId, index) ?? throw new InvalidOperationException($"shard {index} of {jobId} is not in flight")));
 
     /// <summary>One of the job's keys (RedisKeys.JobKeys spells them for the service: "job", "running", ...).</summary>
     public string JobKey(string jobId, string suffix) => $"{KeyPrefix}:{{{jobId}}}:{suffix}";
