@@ -18,7 +18,7 @@ public sealed class CancelTests(RedisServerFixture redis, ServiceFixture service
     private async Task<HttpResponseMessage> CancelAsync(string id) => await Client.PostAsync($"/v1/jobs/{id}/cancel", null);
 
     /// <summary>Whether this test's worker still holds any shard (or the merge) of the job.</summary>
-    private bool WorkerHolds(string id) => Factory.Services.GetRequiredService<ShardWorker>().Held.Any(h => h.JobId == id);
+    private bool WorkerHolds(string id) => Factory.Services.GetRequiredService<ShardWorker>().HeldLeases.Any(h => h.JobId == id);
 
     [Fact]
     public async Task Canceling_a_running_job_answers_202_with_state_canceled_at_once()
