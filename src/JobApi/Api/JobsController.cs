@@ -1,4 +1,3 @@
-using System.Text.Json;
 using FluentValidation;
 using FluentValidation.AspNetCore;
 using JobApi.Engine;
@@ -36,7 +35,7 @@ public sealed class JobsController(JobStore store, JobKindRegistry kinds, IValid
         if (!ModelState.IsValid) return ValidationProblem(ModelState);
 
         if (!kinds.TryGet(request.Kind!, out var kind)) return ValidationProblem(ModelState);
-        var plan = kind.Plan(request.Input, request.Shards, options.Value.Limits.MaxShards);
+        var plan = await kind.PlanAsync(request.Input, request.Shards, options.Value.Limits.MaxShards, HttpContext.RequestAborted);
         if (!plan.IsValid)
         {
             foreach (var (field, messages) in plan.Errors!)
@@ -62,37 +61,6 @@ public sealed class JobsController(JobStore store, JobKindRegistry kinds, IValid
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, "application/problem+json")]
     public async Task<ActionResult<JobStatus>> Get(string id) =>
         await store.GetStatusAsync(id) is { } status ? status : NotFound(Problems.JobNotFound(id));
-
-    /// <summary>The result of a succeeded job. <c>waitSeconds</c> (0..60) holds the request until the job ends.</summary>
-    [HttpGet("{id}/result")]
-    [ProducesResponseType<JobResult>(StatusCodes.Status200OK, "application/json")]
-    [ProducesResponseType<ValidationProblemDetails>(StatusCodes.Status400BadRequest, "application/problem+json")]
-    [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, "application/problem+json")]
-    [ProducesResponseType<ProblemDetails>(StatusCodes.Status409Conflict, "application/problem+json")]
-    public async Task<ActionResult<JobResult>> Result(string id, [FromQuery] int waitSeconds = 0)
-    {
-        if (waitSeconds is < 0 or > 60)
-        {
-            ModelState.AddModelError(nameof(waitSeconds), "waitSeconds must be between 0 and 60.");
-            return ValidationProblem(ModelState);
-        }
-        var status = await store.WaitForFinalAsync(id, TimeSpan.FromSeconds(waitSeconds), HttpContext.RequestAborted);
-        if (status is null) return NotFound(Problems.JobNotFound(id));
-        if (status.State == JobStates.Succeeded && await store.GetResultJsonAsync(id) is { } json)
-        {
-            using var doc = JsonDocument.Parse(json);
-            return new JobResult(status.Id, status.Kind, doc.RootElement.Clone());
-        }
-        var problem = new ProblemDetails
-        {
-            Type = Problems.NotFinished, Status = StatusCodes.Status409Conflict,
-            Title = status.IsFinal ? $"The job {status.State}" : "The job has not finished",
-            Detail = status.IsFinal ? $"Job {id} ended {status.State}; it has no result." : $"Job {id} is {status.State} ({status.Progress:P0} done).",
-        };
-        problem.Extensions["state"] = status.State;
-        if (status.Error is not null) problem.Extensions["error"] = status.Error;
-        return Conflict(problem);
-    }
 
     /// <summary>Shards of the job, in index order, paged.</summary>
     [HttpGet("{id}/shards")]
@@ -132,6 +100,3 @@ public sealed class JobsController(JobStore store, JobKindRegistry kinds, IValid
         return await store.ListAsync(state, kind, cursor, limit);
     }
 }
-
-/// <summary>The result of a succeeded job.</summary>
-public sealed record JobResult(string Id, string Kind, JsonElement Result);

@@ -11,6 +11,7 @@ public static class Problems
     public const string IdempotencyMismatch = "urn:jobapi:problem:idempotency-key-reused";
     public const string Unavailable = "urn:jobapi:problem:redis-unavailable";
     public const string TooLarge = "urn:jobapi:problem:body-too-large";
+    public const string UnsupportedMediaType = "urn:jobapi:problem:unsupported-media-type";
 
     public static ProblemDetails JobNotFound(string id) => new()
     {

@@ -132,6 +132,27 @@ public sealed class JobStore(IConnectionMultiplexer redis, RedisKeys keys, JobEv
     /// <summary>The merged result JSON of a succeeded job, or null.</summary>
     public async Task<string?> GetResultJsonAsync(string id) => await Db.StringGetAsync(keys.Job(id).Result);
 
+    /// <summary>The merged result with, when it has items, the items [offset, offset + limit) and their total;
+    /// null when there is none. Only the page is read: the items are a Redis list.</summary>
+    public async Task<StoredResult?> GetResultAsync(string id, long offset, int limit)
+    {
+        var job = keys.Job(id);
+        var db = Db;
+        var batch = db.CreateBatch();
+        var head = batch.StringGetAsync(job.Result);
+        var total = batch.HashGetAsync(job.Job, "items");
+        var page = batch.ListRangeAsync(job.ResultItems, offset, offset + limit - 1);
+        batch.Execute();
+        await Task.WhenAll(head, total, page);
+        var json = (string?)await head;
+        if (json is null) return null;
+        return (await total).IsNull ? new StoredResult(json, null, []) : new StoredResult(json, (long)await total, await page);
+    }
+
+    /// <summary>Items [start, start + count) of a result that has items.</summary>
+    public async Task<RedisValue[]> GetResultItemsAsync(string id, long start, int count) =>
+        await Db.ListRangeAsync(keys.Job(id).ResultItems, start, start + count - 1);
+
     public async Task<ShardPage?> GetShardsAsync(string id, int cursor, int limit)
     {
         var status = await GetStatusAsync(id);
@@ -184,6 +205,10 @@ public sealed record SubmitOutcome(JobStatus? Status, bool Created)
 {
     public static readonly SubmitOutcome IdempotencyConflict = new(null, false);
 }
+
+/// <summary>A result as stored: the JSON of its fields but <c>items</c>, and for results with items their
+/// total and one page of them (each a JSON value).</summary>
+public sealed record StoredResult(string Json, long? Total, RedisValue[] Items);
 
 public sealed record ShardPage(IReadOnlyList<ShardStatus> Items, string? NextCursor);
 

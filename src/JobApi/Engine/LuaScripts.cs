@@ -17,6 +17,9 @@ public static class LuaScripts
     public static readonly string Status = Load("status");
     /// <summary>Not a job script: it works on the rotation of active jobs alone.</summary>
     public static readonly string Rotate = Read("rotate");
+    /// <summary>Input scripts touch one input's keys only, so they go without <c>common.lua</c>.</summary>
+    public static readonly string InputComplete = Read("input_complete");
+    public static readonly string InputTouch = Read("input_touch");
 
     private static string Load(string name) => Read("common") + "\n" + Read(name);
 

@@ -27,6 +27,9 @@ public sealed class RedisKeys(string prefix)
     public RedisKey Idempotency(string key) =>
         $"{Prefix}:{{idem:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))}}}";
 
+    /// <summary>The keys of one uploaded input; they share the hash tag <c>{input:ID}</c>.</summary>
+    public InputKeys Input(string inputId) => new(Prefix, inputId);
+
     /// <summary>Published when work appears (message: job id).</summary>
     public RedisChannel NudgeChannel => RedisChannel.Literal($"{Prefix}:nudge");
 
@@ -69,6 +72,25 @@ public readonly struct JobKeys(string prefix, string jobId)
     /// <summary>STRING with PX: one lease (a batch of shards handed out by one call), value = the worker's token.</summary>
     public RedisKey Lease(long fence) => _base + "lease:" + fence.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>LIST of the merged result's <c>items</c> (one JSON value each) when the kind's result has them;
+    /// not among <see cref="DataKeys"/> (KEYS[1..13] stay the same for every script): the finish script gives it
+    /// the job's retention itself.</summary>
+    public RedisKey ResultItems => _base + "items";
+    /// <summary>LIST the merge holding <paramref name="mergeToken"/> fills before the finish script renames it to
+    /// <see cref="ResultItems"/>; expires on its own when a merge is abandoned.</summary>
+    public RedisKey ResultItemsStaging(string mergeToken) => _base + "items:staging:" + mergeToken;
+
     /// <summary>Every key that must expire with the job (lease keys expire on their own), in the order the scripts expect.</summary>
     public RedisKey[] DataKeys => [Job, Ready, Delayed, Running, Inflight, Batches, Payloads, Results, Done, Failures, Dead, Result, MergeLease];
+}
+
+/// <summary>The keys of one uploaded input (<c>POST /v1/inputs</c>).</summary>
+public readonly struct InputKeys(string prefix, string inputId)
+{
+    private readonly string _base = $"{prefix}:{{input:{inputId}}}:";
+
+    /// <summary>HASH: bytes, chunkBytes, sha256, createdAt; exists only once the upload completed.</summary>
+    public RedisKey Meta => _base + "meta";
+    /// <summary>HASH chunk number → raw bytes (fixed size, the last one shorter).</summary>
+    public RedisKey Chunks => _base + "chunks";
 }

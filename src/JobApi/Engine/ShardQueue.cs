@@ -1,3 +1,5 @@
+using System.Globalization;
+using JobApi.JobKinds;
 using JobApi.Options;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -151,11 +153,25 @@ public sealed class ShardQueue(IConnectionMultiplexer redis, RedisKeys keys, IOp
         return ((string)h[0]!, (string)h[1]!, results);
     }
 
-    /// <summary>Stores the merged result if this merge lease is still ours. Returns "ok", "stale" or "final".</summary>
-    public async Task<string> FinishAsync(string jobId, string mergeToken, string resultJson)
+    /// <summary>What a streaming merge needs: the kind, its context, the shard results on demand and a sink for items.</summary>
+    public async Task<(string Kind, string Context, IShardResults Results)?> OpenForMergeAsync(string jobId)
     {
-        var r = (RedisResult[])(await Db.RunAsync(LuaScripts.Finish, keys.Job(jobId),
-            [mergeToken, resultJson, RetentionMs, Channel, jobId]))!;
+        var h = await Db.HashGetAsync(keys.Job(jobId).Job, ["kind", "context", "total"]);
+        if (h[0].IsNull) return null;
+        return ((string)h[0]!, (string)h[1]!, new RedisShardResults(Db, keys.Job(jobId), (int)h[2]));
+    }
+
+    internal Task<RedisResultItems> StartItemsAsync(string jobId, string mergeToken) =>
+        RedisResultItems.StartAsync(Db, keys.Job(jobId).ResultItemsStaging(mergeToken));
+
+    /// <summary>Stores the merged result (and, with <paramref name="itemCount"/>, makes the staged items the result's
+    /// items) if this merge lease is still ours. Returns "ok", "stale" or "final".</summary>
+    public async Task<string> FinishAsync(string jobId, string mergeToken, string resultJson, long? itemCount = null)
+    {
+        var job = keys.Job(jobId);
+        var r = (RedisResult[])(await Db.RunAsync(LuaScripts.Finish, job,
+            [mergeToken, resultJson, RetentionMs, Channel, jobId, itemCount is { } n ? n : ""],
+            job.ResultItemsStaging(mergeToken), job.ResultItems))!;
         return (string)r[0]!;
     }
 }

@@ -37,6 +37,7 @@ public static class ApiSetup
             o.SwaggerDoc("v1", new() { Title = "JobApi", Version = "v1", Description = "Split big computations into shards, run them on workers under leases, read the merged result." });
             o.IncludeXmlComments(Path.Combine(AppContext.BaseDirectory, $"{Assembly.GetExecutingAssembly().GetName().Name}.xml"));
             o.OperationFilter<KindExamplesFilter>();
+            o.OperationFilter<RawUploadFilter>();
         });
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = ReadLimits(builder.Configuration).MaxBodyBytes);
         return builder;
@@ -60,13 +61,15 @@ public static class ApiSetup
 }
 
 /// <summary>Refuses a declared body over <c>JobApi:Limits:MaxBodyBytes</c> before reading it (413 problem);
-/// Kestrel's own limit stops undeclared (chunked) bodies at the same size.</summary>
+/// Kestrel's own limit stops undeclared (chunked) bodies at the same size. Uploads to <c>POST /v1/inputs</c>
+/// are exempt: that action lifts Kestrel's limit and enforces <c>JobApi:Limits:MaxInputBytes</c> itself.</summary>
 public sealed class BodySizeLimit(RequestDelegate next, IOptions<JobApiOptions> options, IProblemDetailsService problems)
 {
     public async Task InvokeAsync(HttpContext context)
     {
         var max = options.Value.Limits.MaxBodyBytes;
-        if (context.Request.ContentLength > max)
+        var isUpload = HttpMethods.IsPost(context.Request.Method) && context.Request.Path.Equals("/v1/inputs", StringComparison.OrdinalIgnoreCase);
+        if (!isUpload && context.Request.ContentLength > max)
         {
             context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
             await problems.WriteAsync(new ProblemDetailsContext

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using JobApi.Engine;
+using JobApi.Inputs;
 using JobApi.JobKinds;
 using JobApi.Options;
 using JobApi.Workers;
@@ -62,6 +63,7 @@ public static class EngineSetup
         builder.Services.AddSingleton<JobEvents>();
         builder.Services.AddSingleton<JobStore>();
         builder.Services.AddSingleton<ShardQueue>();
+        builder.Services.AddSingleton<IInputStore, RedisInputStore>();
         builder.Services.AddSingleton<WorkerIdentity>();
         builder.Services.AddBuiltInJobKinds();
         builder.Services.AddHostedService<LeaseReaper>();

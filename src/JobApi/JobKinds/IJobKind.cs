@@ -19,13 +19,15 @@ public interface IJobKind
     JsonNode Example { get; }
 
     /// <summary>Validates the input and splits it into shards. <paramref name="requestedShards"/> is the
-    /// client's count (already range-checked) or null to let the kind choose, at most <paramref name="maxShards"/>.</summary>
-    JobPlan Plan(JsonElement input, int? requestedShards, int maxShards);
+    /// client's count (already range-checked) or null to let the kind choose, at most <paramref name="maxShards"/>.
+    /// Asynchronous because an input may reference an upload (<c>inputRef</c>) whose size decides the split.</summary>
+    ValueTask<JobPlan> PlanAsync(JsonElement input, int? requestedShards, int maxShards, CancellationToken cancellationToken = default);
 
     /// <summary>Computes one shard. Returns the shard result as JSON. Throwing marks the attempt failed.</summary>
     ValueTask<string> ProcessShardAsync(ShardWork work, CancellationToken cancellationToken);
 
-    /// <summary>Merges shard results (index order, one per shard) into the job result JSON.</summary>
+    /// <summary>Merges shard results (index order, one per shard) into the job result JSON. Kinds that also
+    /// implement <see cref="IStreamingMerge"/> are merged through it instead.</summary>
     string Merge(string mergeContext, IReadOnlyList<string> shardResults);
 }
 
@@ -36,7 +38,7 @@ public interface IJobKind
 /// <param name="Payload">the payload the kind produced for this shard at split time</param>
 public sealed record ShardWork(string JobId, int Index, int Attempt, string Payload);
 
-/// <summary>The outcome of <see cref="IJobKind.Plan"/>: either errors (field path relative to <c>input</c>
+/// <summary>The outcome of <see cref="IJobKind.PlanAsync"/>: either errors (field path relative to <c>input</c>
 /// → messages) or one payload per shard plus a small context that the merge needs.</summary>
 public sealed class JobPlan
 {

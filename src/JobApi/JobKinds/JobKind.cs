@@ -20,7 +20,13 @@ public abstract class JobKind<TInput> : IJobKind where TInput : class
     protected abstract int DefaultShards(TInput input);
     protected abstract JobPlan Split(TInput input, int shards);
 
-    public JobPlan Plan(JsonElement input, int? requestedShards, int maxShards)
+    /// <summary>Splits a valid input; kinds that read uploads (<c>inputRef</c>) override this to look the upload up.</summary>
+    protected virtual ValueTask<JobPlan> SplitAsync(TInput input, int? requestedShards, int maxShards, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Split(input, ShardCount(requestedShards ?? DefaultShards(input), maxShards)));
+
+    protected static int ShardCount(long wanted, int maxShards) => (int)Math.Clamp(wanted, 1, Math.Max(1, maxShards));
+
+    public async ValueTask<JobPlan> PlanAsync(JsonElement input, int? requestedShards, int maxShards, CancellationToken cancellationToken = default)
     {
         if (input.ValueKind != JsonValueKind.Object)
             return JobPlan.Invalid("input", "input must be a JSON object.");
@@ -42,8 +48,7 @@ public abstract class JobKind<TInput> : IJobKind where TInput : class
                 .GroupBy(f => "input." + JsonNamingPolicy.CamelCase.ConvertName(f.PropertyName))
                 .ToDictionary(g => g.Key, g => g.Select(f => f.ErrorMessage).ToArray()));
         }
-        var shards = Math.Clamp(requestedShards ?? DefaultShards(parsed), 1, Math.Max(1, maxShards));
-        return Split(parsed, shards);
+        return await SplitAsync(parsed, requestedShards, maxShards, cancellationToken);
     }
 
     public abstract ValueTask<string> ProcessShardAsync(ShardWork work, CancellationToken cancellationToken);

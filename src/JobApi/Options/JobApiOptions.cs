@@ -59,6 +59,10 @@ public sealed class LimitsOptions
 
     [Range(1024, 1L << 31, ErrorMessage = "JobApi:Limits:MaxBodyBytes must be between 1 KiB and 2 GiB.")]
     public long MaxBodyBytes { get; set; } = 16L << 20;
+
+    /// <summary>Largest upload to <c>POST /v1/inputs</c>.</summary>
+    [Range(1024, 1L << 40, ErrorMessage = "JobApi:Limits:MaxInputBytes must be between 1 KiB and 1 TiB.")]
+    public long MaxInputBytes { get; set; } = 1L << 30;
 }
 
 public sealed class EmbeddedRedisOptions

@@ -172,7 +172,8 @@ public sealed partial class ShardWorker(
         {
             var (items, completesJob) = batch.TakePending();
             if (items.Count == 0) return;
-            var merged = completesJob ? kind.Merge(batch.Grant.MergeContext!, batch.AllResults()) : null;
+            // A streaming merge may write items to Redis: the merge lease runs it, never a commit.
+            var merged = completesJob && kind is not IStreamingMerge ? kind.Merge(batch.Grant.MergeContext!, batch.AllResults()) : null;
             var (outcome, refused) = await queue.CommitAsync(batch.JobId, batch.Fence, batch.Grant.StartedAt, identity.Token, identity.Id, items, merged);
             if (refused > 0 || outcome == CommitOutcome.Stale) Log.StaleCommitRefused(logger, batch.JobId, batch.Fence, refused);
             if (outcome == CommitOutcome.Finished) await queue.DropFromRotationAsync(batch.JobId);
@@ -207,10 +208,20 @@ public sealed partial class ShardWorker(
         _merges[jobId] = 0;
         try
         {
-            var input = await queue.ReadForMergeAsync(jobId);
-            if (input is not { } m || !kinds.TryGet(m.Kind, out var kind)) return;
-            var merged = kind.Merge(m.Context, m.Results);
-            var outcome = await queue.FinishAsync(jobId, identity.Token, merged);
+            string outcome;
+            if (await queue.OpenForMergeAsync(jobId) is { } open && kinds.TryGet(open.Kind, out var found) && found is IStreamingMerge streaming)
+            {
+                var items = await queue.StartItemsAsync(jobId, identity.Token);
+                var head = await streaming.MergeAsync(open.Context, open.Results, items, CancellationToken.None);
+                await items.FlushAsync(CancellationToken.None);
+                outcome = await queue.FinishAsync(jobId, identity.Token, head, streaming.ResultHasItems ? items.Count : null);
+            }
+            else
+            {
+                var input = await queue.ReadForMergeAsync(jobId);
+                if (input is not { } m || !kinds.TryGet(m.Kind, out var kind)) return;
+                outcome = await queue.FinishAsync(jobId, identity.Token, kind.Merge(m.Context, m.Results));
+            }
             if (outcome == "ok") await queue.DropFromRotationAsync(jobId);
             Log.Merged(logger, jobId, outcome);
         }

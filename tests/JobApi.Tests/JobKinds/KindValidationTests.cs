@@ -34,9 +34,9 @@ public class KindValidationTests
     [InlineData("wordcount", """{ "documents": ["a", 5] }""", "input.documents[1]", "'documents[1]'")]
     [InlineData("wordcount", """{ "text": 5 }""", "input.text", "'text'")]
     [InlineData("wordcount", """{ "text": "a", "lang": "en" }""", "input.lang", "'lang'")]
-    public void Bad_input_is_an_error_that_names_the_field(string kind, string input, string field, string mentioned)
+    public async Task Bad_input_is_an_error_that_names_the_field(string kind, string input, string field, string mentioned)
     {
-        var plan = KindRunner.Plan(Kinds[kind], input);
+        var plan = await KindRunner.PlanAsync(Kinds[kind], input);
         Assert.False(plan.IsValid);
         Assert.True(plan.Errors!.ContainsKey(field), $"errors: {string.Join(", ", plan.Errors.Keys)}");
         Assert.Contains(mentioned, plan.Errors[field][0]);
@@ -47,9 +47,9 @@ public class KindValidationTests
     [InlineData("primes")]
     [InlineData("wordcount")]
     [InlineData("noop")]
-    public void An_input_that_is_not_an_object_is_an_error_on_input(string kind)
+    public async Task An_input_that_is_not_an_object_is_an_error_on_input(string kind)
     {
-        Assert.True(KindRunner.Plan(Kinds[kind], "[1, 2]").Errors!.ContainsKey("input"));
+        Assert.True((await KindRunner.PlanAsync(Kinds[kind], "[1, 2]")).Errors!.ContainsKey("input"));
     }
 
     [Fact]

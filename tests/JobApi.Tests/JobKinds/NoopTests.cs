@@ -10,7 +10,7 @@ public class NoopTests
     [Fact]
     public async Task A_shard_fails_on_its_first_failTimes_attempts_and_then_succeeds()
     {
-        var payload = KindRunner.Plan(Kind, """{ "failTimes": 2 }""").ShardPayloads.Single();
+        var payload = (await KindRunner.PlanAsync(Kind, """{ "failTimes": 2 }""")).ShardPayloads.Single();
         for (int attempt = 1; attempt <= 2; attempt++)
         {
             var e = await Assert.ThrowsAsync<InvalidOperationException>(
@@ -28,9 +28,9 @@ public class NoopTests
     }
 
     [Fact]
-    public void An_empty_input_is_one_shard_that_neither_sleeps_nor_fails()
+    public async Task An_empty_input_is_one_shard_that_neither_sleeps_nor_fails()
     {
-        var plan = KindRunner.Plan(Kind, "{}");
+        var plan = await KindRunner.PlanAsync(Kind, "{}");
         using var payload = JsonDocument.Parse(plan.ShardPayloads.Single());
         Assert.Equal(0, payload.RootElement.GetProperty("sleepMs").GetInt32());
         Assert.Equal(0, payload.RootElement.GetProperty("failTimes").GetInt32());
@@ -39,7 +39,7 @@ public class NoopTests
     [Fact]
     public async Task A_sleeping_shard_stops_when_canceled()
     {
-        var payload = KindRunner.Plan(Kind, """{ "sleepMs": 60000 }""").ShardPayloads.Single();
+        var payload = (await KindRunner.PlanAsync(Kind, """{ "sleepMs": 60000 }""")).ShardPayloads.Single();
         using var cts = new CancellationTokenSource();
         var shard = Kind.ProcessShardAsync(new ShardWork("j", 0, 1, payload), cts.Token).AsTask();
         Assert.False(shard.IsCompleted);

@@ -145,9 +145,9 @@ public class PrimesTests
     [InlineData(0, 999, 7)]
     [InlineData(5, 900, 1000)]
     [InlineData(0, 1_000_000_000_000, 1024)]
-    public void Shard_ranges_are_contiguous_and_cover_the_input_exactly(long from, long to, int shards)
+    public async Task Shard_ranges_are_contiguous_and_cover_the_input_exactly(long from, long to, int shards)
     {
-        var plan = KindRunner.Plan(Kind, $$"""{ "from": {{from}}, "to": {{to}} }""", shards);
+        var plan = await KindRunner.PlanAsync(Kind, $$"""{ "from": {{from}}, "to": {{to}} }""", shards);
         Assert.Equal(shards, plan.ShardPayloads.Count);
         long expectedStart = from;
         foreach (var payload in plan.ShardPayloads)
@@ -177,9 +177,9 @@ public class PrimesTests
     [InlineData(0, 19_999_999, 1)]
     [InlineData(0, 20_000_000, 2)]
     [InlineData(0, 1_000_000_000_000, 1024)]
-    public void Default_shard_count_grows_with_the_range(long from, long to, int expected)
+    public async Task Default_shard_count_grows_with_the_range(long from, long to, int expected)
     {
-        Assert.Equal(expected, KindRunner.Plan(Kind, $$"""{ "from": {{from}}, "to": {{to}} }""").ShardPayloads.Count);
+        Assert.Equal(expected, (await KindRunner.PlanAsync(Kind, $$"""{ "from": {{from}}, "to": {{to}} }""")).ShardPayloads.Count);
     }
 
     [Fact]
@@ -187,7 +187,7 @@ public class PrimesTests
     {
         using var canceled = new CancellationTokenSource();
         await canceled.CancelAsync();
-        var payload = KindRunner.Plan(Kind, """{ "from": 0, "to": 1000000000 }""", 1).ShardPayloads[0];
+        var payload = (await KindRunner.PlanAsync(Kind, """{ "from": 0, "to": 1000000000 }""", 1)).ShardPayloads[0];
         await Assert.ThrowsAnyAsync<OperationCanceledException>(
             async () => await Kind.ProcessShardAsync(new ShardWork("j", 0, 1, payload), canceled.Token));
     }

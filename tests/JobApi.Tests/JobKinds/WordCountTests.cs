@@ -132,11 +132,11 @@ public class WordCountTests
     [InlineData(1)]
     [InlineData(7)]
     [InlineData(300)]
-    public void Shard_pieces_put_together_give_back_the_input(int shards)
+    public async Task Shard_pieces_put_together_give_back_the_input(int shards)
     {
         var random = new Random(shards);
         var documents = new[] { RandomText(random, 2000), "", RandomText(random, 500), "𝐀𝐀𝐀𝐀𝐀𝐀𝐀𝐀𝐀𝐀𝐀𝐀" };
-        var plan = KindRunner.Plan(Kind, Input(documents, 10), shards);
+        var plan = await KindRunner.PlanAsync(Kind, Input(documents, 10), shards);
         Assert.Equal(shards, plan.ShardPayloads.Count);
         var pieces = plan.ShardPayloads
             .SelectMany(p => JsonDocument.Parse(p).RootElement.GetProperty("texts").EnumerateArray().Select(t => t.GetString()!))
@@ -150,9 +150,9 @@ public class WordCountTests
     [InlineData(999_999, 1)]
     [InlineData(1_000_001, 2)]
     [InlineData(2_500_000, 3)]
-    public void Default_shard_count_grows_with_the_text(int length, int expected)
+    public async Task Default_shard_count_grows_with_the_text(int length, int expected)
     {
-        var plan = KindRunner.Plan(Kind, JsonSerializer.Serialize(new { text = new string('a', length) }));
+        var plan = await KindRunner.PlanAsync(Kind, JsonSerializer.Serialize(new { text = new string('a', length) }));
         Assert.Equal(expected, plan.ShardPayloads.Count);
     }
 }

@@ -1,0 +1,8 @@
+-- Reads an input's record and restarts its retention (a job references it, or a shard reads it).
+-- KEYS: 1 meta, 2 chunks. ARGV: 1 retentionMs
+-- Returns {bytes, chunkBytes, sha256} or false when the input does not exist (never uploaded, or expired).
+local h = redis.call('HMGET', KEYS[1], 'bytes', 'chunkBytes', 'sha256')
+if not h[1] then return false end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[1])) end
+return h
