@@ -45,7 +45,7 @@ public abstract class JobKind<TInput> : IJobKind where TInput : class
         if (!result.IsValid)
         {
             return JobPlan.Invalid(result.Errors
-                .GroupBy(f => "input." + JsonNamingPolicy.CamelCase.ConvertName(f.PropertyName))
+                .GroupBy(f => string.IsNullOrEmpty(f.PropertyName) ? "input" : "input." + JsonNamingPolicy.CamelCase.ConvertName(f.PropertyName))
                 .ToDictionary(g => g.Key, g => g.Select(f => f.ErrorMessage).ToArray()));
         }
         return await SplitAsync(parsed, requestedShards, maxShards, cancellationToken);

@@ -6,14 +6,16 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 using FluentValidation;
+using JobApi.Inputs;
 
 namespace JobApi.JobKinds;
 
-/// <summary>Input of <c>wordcount</c>: exactly one of <c>text</c> and <c>documents</c>, and optionally <c>top</c>.</summary>
-public sealed record WordCountInput(string? Text, string[]? Documents, int? Top);
+/// <summary>Input of <c>wordcount</c>: exactly one of <c>text</c>, <c>documents</c> and <c>inputRef</c>, and optionally <c>top</c>.</summary>
+public sealed record WordCountInput(string? Text, string[]? Documents, int? Top, string? InputRef = null);
 
-/// <summary>One shard: pieces of the input cut between words; each string is a separate run of text.</summary>
-internal sealed record WordCountPiece(string[] Texts);
+/// <summary>One shard: pieces of the input cut between words (each string is a separate run of text), or the
+/// nominal byte range [start, end) of an upload.</summary>
+internal sealed record WordCountPiece(string[]? Texts, string? InputRef = null, long Start = 0, long End = 0);
 
 internal sealed record WordCountMergeContext(int Top);
 
@@ -21,7 +23,8 @@ public sealed class WordCountInputValidator : AbstractValidator<WordCountInput>
 {
     public WordCountInputValidator()
     {
-        RuleFor(x => x.Text).NotNull().WithMessage("Give 'text' or 'documents'.").When(x => x.Documents is null);
+        RuleFor(x => x.Text).NotNull().WithMessage("Give 'text', 'documents' or 'inputRef'.").When(x => x.Documents is null && x.InputRef is null);
+        RuleFor(x => x.InputRef).Null().WithMessage("Give 'inputRef' alone, without 'text' or 'documents'.").When(x => x.Documents is not null || x.Text is not null);
         RuleFor(x => x.Text).Null().WithMessage("Give either 'text' or 'documents', not both.").When(x => x.Documents is not null);
         RuleForEach(x => x.Documents).NotNull().WithMessage("Each of 'documents' must be a string.");
         RuleFor(x => x.Top).InclusiveBetween(1, WordCount.MaxTop).WithMessage($"'top' must be between 1 and {WordCount.MaxTop}.");
@@ -29,9 +32,11 @@ public sealed class WordCountInputValidator : AbstractValidator<WordCountInput>
 }
 
 /// <summary>Counts words (maximal runs of <see cref="char.IsLetterOrDigit(char)"/> characters, lower-cased
-/// invariantly). Shards get pieces of the text of about equal length, cut only where no word is split.</summary>
-public sealed class WordCount : JobKind<WordCountInput>
+/// invariantly). Shards get pieces of the text of about equal length, cut only where no word is split; for an
+/// upload, byte ranges cut after an ASCII byte that is not a letter or digit (never inside a word or a UTF-8 sequence).</summary>
+public sealed class WordCount(IInputStore inputs) : JobKind<WordCountInput>
 {
+    private const long BytesPerDefaultShard = 16L << 20;
     public const int MaxTop = 1000;
     private const int DefaultTop = 10;
     private const long CharsPerDefaultShard = 1_000_000;
@@ -50,9 +55,10 @@ public sealed class WordCount : JobKind<WordCountInput>
           "properties": {
             "text": { "type": "string", "description": "the text to count" },
             "documents": { "type": "array", "items": { "type": "string" }, "description": "several texts, counted together" },
+            "inputRef": { "type": "string", "description": "id of an upload (POST /v1/inputs) of UTF-8 text" },
             "top": { "type": "integer", "minimum": 1, "maximum": {{MaxTop}}, "default": {{DefaultTop}}, "description": "how many of the most frequent words to list" }
           },
-          "oneOf": [ { "required": ["text"] }, { "required": ["documents"] } ]
+          "oneOf": [ { "required": ["text"] }, { "required": ["documents"] }, { "required": ["inputRef"] } ]
         }
         """)!;
 
@@ -71,6 +77,20 @@ public sealed class WordCount : JobKind<WordCountInput>
         return (int)Math.Clamp((chars + CharsPerDefaultShard - 1) / CharsPerDefaultShard, 1, 256);
     }
 
+    protected override async ValueTask<JobPlan> SplitAsync(WordCountInput input, int? requestedShards, int maxShards, CancellationToken cancellationToken)
+    {
+        if (input.InputRef is null) return await base.SplitAsync(input, requestedShards, maxShards, cancellationToken);
+        var (found, error) = await InputRefs.FindAsync(inputs, input.InputRef, cancellationToken);
+        if (error is not null) return error;
+        var shards = ShardCount(requestedShards ?? InputRefs.DefaultShards(found!, BytesPerDefaultShard, 256), maxShards);
+        var payloads = Enumerable.Range(0, shards).Select(i =>
+        {
+            var (start, end) = InputRange.Nominal(found!.Bytes, shards, i);
+            return JsonSerializer.Serialize(new WordCountPiece(null, found.Id, start, end), KindJsonContext.Default.WordCountPiece);
+        });
+        return JobPlan.Of([.. payloads], JsonSerializer.Serialize(new WordCountMergeContext(input.Top ?? DefaultTop), KindJsonContext.Default.WordCountMergeContext));
+    }
+
     protected override JobPlan Split(WordCountInput input, int shards)
     {
         var payloads = TextSplitter.Split(Documents(input), shards)
@@ -80,16 +100,28 @@ public sealed class WordCount : JobKind<WordCountInput>
         return JobPlan.Of(payloads, context);
     }
 
-    public override ValueTask<string> ProcessShardAsync(ShardWork work, CancellationToken cancellationToken)
+    public override async ValueTask<string> ProcessShardAsync(ShardWork work, CancellationToken cancellationToken)
     {
         var piece = JsonSerializer.Deserialize(work.Payload, KindJsonContext.Default.WordCountPiece)
             ?? throw new InvalidOperationException("wordcount: empty shard payload");
+        var texts = piece.Texts;
+        if (piece.InputRef is not null)
+        {
+            var input = await inputs.FindAsync(piece.InputRef, cancellationToken) ?? throw new InputGoneException(piece.InputRef);
+            var bytes = await InputRange.ReadRecordsAsync(inputs, input, piece.Start, piece.End, InputRange.IsAsciiNonAlphanumeric, cancellationToken);
+            texts = [Encoding.UTF8.GetString(bytes)];
+        }
+        return CountWords(texts!, cancellationToken);
+    }
+
+    private static string CountWords(string[] texts, CancellationToken cancellationToken)
+    {
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
         var lookup = counts.GetAlternateLookup<ReadOnlySpan<char>>();
         char[] lowered = ArrayPool<char>.Shared.Rent(256);
         try
         {
-            foreach (var text in piece.Texts)
+            foreach (var text in texts)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 int i = 0;
@@ -119,7 +151,7 @@ public sealed class WordCount : JobKind<WordCountInput>
             foreach (var (word, count) in counts) writer.WriteNumber(word, count);
             writer.WriteEndObject();
         }
-        return ValueTask.FromResult(Encoding.UTF8.GetString(buffer.WrittenSpan));
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     public override string Merge(string mergeContext, IReadOnlyList<string> shardResults)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using JobApi.Inputs;
 using JobApi.JobKinds;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -8,6 +9,7 @@ namespace JobApi.Tests.JobKinds;
 public class KindValidationTests
 {
     private static readonly Dictionary<string, IJobKind> Kinds = new ServiceCollection().AddBuiltInJobKinds()
+        .AddSingleton<IInputStore>(new MemoryInputStore())
         .BuildServiceProvider().GetRequiredService<JobKindRegistry>().All.ToDictionary(k => k.Name);
 
     [Theory]
@@ -34,6 +36,38 @@ public class KindValidationTests
     [InlineData("wordcount", """{ "documents": ["a", 5] }""", "input.documents[1]", "'documents[1]'")]
     [InlineData("wordcount", """{ "text": 5 }""", "input.text", "'text'")]
     [InlineData("wordcount", """{ "text": "a", "lang": "en" }""", "input.lang", "'lang'")]
+    [InlineData("wordcount", """{ "text": "a", "inputRef": "01JAAAAAAAAAAAAAAAAAAAAAAA" }""", "input.inputRef", "'inputRef'")]
+    [InlineData("wordcount", """{ "inputRef": "01JAAAAAAAAAAAAAAAAAAAAAAA" }""", "input.inputRef", "'inputRef'")]
+    [InlineData("sort", """{ }""", "input", "'numbers'")]
+    [InlineData("sort", """{ "numbers": [1], "lines": ["a"] }""", "input", "exactly one")]
+    [InlineData("sort", """{ "numbers": [1, "2"] }""", "input.numbers", "'numbers'")]
+    [InlineData("sort", """{ "numbers": 5 }""", "input.numbers", "'numbers'")]
+    [InlineData("sort", """{ "lines": ["a", 1] }""", "input.lines[1]", "'lines[1]'")]
+    [InlineData("sort", """{ "numbers": [1], "order": "up" }""", "input.order", "'order'")]
+    [InlineData("sort", """{ "inputRef": "01JAAAAAAAAAAAAAAAAAAAAAAA" }""", "input.format", "'format'")]
+    [InlineData("sort", """{ "inputRef": "01JAAAAAAAAAAAAAAAAAAAAAAA", "format": "lines" }""", "input.inputRef", "'inputRef'")]
+    [InlineData("sort", """{ "numbers": [1], "format": "lines" }""", "input.format", "'format'")]
+    [InlineData("sort", """{ "generate": { "count": -1 } }""", "input.generate.count", "'generate.count'")]
+    [InlineData("sort", """{ "generate": { "count": 100000001, "seed": 1 } }""", "input.generate.count", "'generate.count'")]
+    [InlineData("sort", """{ "generate": { "count": 10, "speed": 1 } }""", "input.generate.speed", "'generate.speed'")]
+    [InlineData("stats", """{ "values": [] }""", "input.values", "'values'")]
+    [InlineData("stats", """{ "values": [1, null] }""", "input.values", "'values'")]
+    [InlineData("stats", """{ "values": [1], "generate": { "count": 3 } }""", "input", "exactly one")]
+    [InlineData("stats", """{ "generate": { "count": 0 } }""", "input.generate.count", "'generate.count'")]
+    [InlineData("hash", """{ "documents": ["a"], "algorithm": "crc32" }""", "input.algorithm", "'algorithm'")]
+    [InlineData("hash", """{ "documents": ["a"], "chunkBytes": 4096 }""", "input.chunkBytes", "'chunkBytes'")]
+    [InlineData("hash", """{ "inputRef": "x", "chunkBytes": 10 }""", "input.chunkBytes", "'chunkBytes'")]
+    [InlineData("hash", """{ }""", "input", "'documents'")]
+    [InlineData("hash", """{ "documents": [null] }""", "input.documents[0]", "'documents'")]
+    [InlineData("matmul", """{ "a": [[1, 2], [3]], "b": [[1], [2]] }""", "input.a", "'a'")]
+    [InlineData("matmul", """{ "a": [[1, 2]], "b": [[1, 2]] }""", "input.b", "rows")]
+    [InlineData("matmul", """{ "a": [], "b": [[1]] }""", "input.a", "'a'")]
+    [InlineData("matmul", """{ "a": [[1]] }""", "input.b", "'b'")]
+    [InlineData("matmul", """{ "a": [["x"]], "b": [[1]] }""", "input.a[0][0]", "'a[0][0]'")]
+    [InlineData("montecarlo-pi", """{ "samples": 0 }""", "input.samples", "'samples'")]
+    [InlineData("montecarlo-pi", """{ "samples": 1000000000001 }""", "input.samples", "'samples'")]
+    [InlineData("montecarlo-pi", """{ "seed": 1 }""", "input.samples", "'samples'")]
+    [InlineData("montecarlo-pi", """{ "samples": 10, "seed": 1.5 }""", "input.seed", "'seed'")]
     public async Task Bad_input_is_an_error_that_names_the_field(string kind, string input, string field, string mentioned)
     {
         var plan = await KindRunner.PlanAsync(Kinds[kind], input);
@@ -47,6 +81,11 @@ public class KindValidationTests
     [InlineData("primes")]
     [InlineData("wordcount")]
     [InlineData("noop")]
+    [InlineData("sort")]
+    [InlineData("hash")]
+    [InlineData("stats")]
+    [InlineData("matmul")]
+    [InlineData("montecarlo-pi")]
     public async Task An_input_that_is_not_an_object_is_an_error_on_input(string kind)
     {
         Assert.True((await KindRunner.PlanAsync(Kinds[kind], "[1, 2]")).Errors!.ContainsKey("input"));
@@ -55,13 +94,18 @@ public class KindValidationTests
     [Fact]
     public void The_built_in_kinds_are_registered_by_name()
     {
-        Assert.Equal(["noop", "primes", "wordcount"], Kinds.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["hash", "matmul", "montecarlo-pi", "noop", "primes", "sort", "stats", "wordcount"], Kinds.Keys.Order(StringComparer.Ordinal));
     }
 
     [Theory]
     [InlineData("primes")]
     [InlineData("wordcount")]
     [InlineData("noop")]
+    [InlineData("sort")]
+    [InlineData("hash")]
+    [InlineData("stats")]
+    [InlineData("matmul")]
+    [InlineData("montecarlo-pi")]
     public async Task Each_kind_example_is_a_submit_body_that_runs(string kind)
     {
         var example = Kinds[kind].Example.AsObject();
@@ -74,6 +118,11 @@ public class KindValidationTests
     [InlineData("primes", "from")]
     [InlineData("wordcount", "documents")]
     [InlineData("noop", "sleepMs")]
+    [InlineData("sort", "numbers")]
+    [InlineData("hash", "algorithm")]
+    [InlineData("stats", "values")]
+    [InlineData("matmul", "a")]
+    [InlineData("montecarlo-pi", "samples")]
     public void Each_kind_schema_describes_its_input_fields(string kind, string field)
     {
         var schema = Kinds[kind].InputSchema.AsObject();

@@ -6,7 +6,7 @@ namespace JobApi.Tests.JobKinds;
 
 public class WordCountTests
 {
-    private static readonly WordCount Kind = new();
+    private static readonly WordCount Kind = new(new MemoryInputStore());
 
     /// <summary>Characters the random texts are made of: ASCII, accented and non-Latin letters, non-ASCII
     /// digits, marks and symbols that are not letters, and a surrogate pair (never a letter per char).</summary>
