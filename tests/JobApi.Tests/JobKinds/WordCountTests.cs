@@ -6,7 +6,8 @@ namespace JobApi.Tests.JobKinds;
 
 public class WordCountTests
 {
-    private static readonly WordCount Kind = new(new MemoryInputStore());
+    private static readonly MemoryInputStore Inputs = new(chunkBytes: 41);
+    private static readonly WordCount Kind = new(Inputs);
 
     /// <summary>Characters the random texts are made of: ASCII, accented and non-Latin letters, non-ASCII
     /// digits, marks and symbols that are not letters, and a surrogate pair (never a letter per char).</summary>
@@ -83,6 +84,17 @@ public class WordCountTests
             results.Add(result.GetRawText());
         }
         Assert.All(results, r => Assert.Equal(results[0], r));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(6)]
+    [InlineData(120)]
+    public async Task An_upload_counts_like_the_reference_for_any_shard_count(int shards)
+    {
+        var text = RandomText(new Random(shards), 6000);
+        var id = Inputs.Add(Encoding.UTF8.GetBytes(text));
+        AssertMatchesReference([text], 50, await KindRunner.RunAsync(Kind, JsonSerializer.Serialize(new { inputRef = id, top = 50 }), shards));
     }
 
     [Fact]
