@@ -8,7 +8,6 @@ namespace JobApi.Api;
 /// <summary>Uploaded inputs: large data that jobs reference with <c>"inputRef"</c> instead of carrying it inline.</summary>
 [ApiController]
 [Route("v1/inputs")]
-[Produces("application/json")]
 public sealed class InputsController(IInputStore inputs, IOptions<JobApiOptions> options) : ControllerBase
 {
     /// <summary>Uploads the raw body (<c>application/octet-stream</c> or <c>text/plain</c>), streamed into Redis in
@@ -16,7 +15,7 @@ public sealed class InputsController(IInputStore inputs, IOptions<JobApiOptions>
     /// retention (<c>JobApi:Retention</c>), counted again each time a job references it.</summary>
     [HttpPost]
     [DisableRequestSizeLimit] // MaxInputBytes applies instead, counted while streaming
-    [ProducesResponseType<InputInfoResponse>(StatusCodes.Status201Created)]
+    [ProducesResponseType<InputInfoResponse>(StatusCodes.Status201Created, "application/json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status413PayloadTooLarge, "application/problem+json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status415UnsupportedMediaType, "application/problem+json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status503ServiceUnavailable, "application/problem+json")]
@@ -25,8 +24,11 @@ public sealed class InputsController(IInputStore inputs, IOptions<JobApiOptions>
         var contentType = Request.ContentType?.Split(';')[0].Trim();
         if (contentType is not ("application/octet-stream" or "text/plain"))
         {
-            return Problem(type: Problems.UnsupportedMediaType, title: "Unsupported media type", statusCode: StatusCodes.Status415UnsupportedMediaType,
-                detail: "Send the raw input as application/octet-stream or text/plain.");
+            return ProblemResult(new ProblemDetails
+            {
+                Type = Problems.UnsupportedMediaType, Title = "Unsupported media type", Status = StatusCodes.Status415UnsupportedMediaType,
+                Detail = "Send the raw input as application/octet-stream or text/plain.",
+            });
         }
         var max = options.Value.Limits.MaxInputBytes;
         if (Request.ContentLength > max) return TooLarge(max);
@@ -41,9 +43,14 @@ public sealed class InputsController(IInputStore inputs, IOptions<JobApiOptions>
         }
     }
 
-    private ObjectResult TooLarge(long max) =>
-        Problem(type: Problems.TooLarge, title: "Input too large", statusCode: StatusCodes.Status413PayloadTooLarge,
-            detail: $"The upload exceeds JobApi:Limits:MaxInputBytes ({max} bytes).");
+    private static ObjectResult TooLarge(long max) => ProblemResult(new ProblemDetails
+    {
+        Type = Problems.TooLarge, Title = "Input too large", Status = StatusCodes.Status413PayloadTooLarge,
+        Detail = $"The upload exceeds JobApi:Limits:MaxInputBytes ({max} bytes).",
+    });
+
+    private static ObjectResult ProblemResult(ProblemDetails problem) =>
+        new(problem) { StatusCode = problem.Status, ContentTypes = { "application/problem+json" } };
 }
 
 /// <summary>An uploaded input: reference it from a job's input as <c>"inputRef": id</c>.</summary>

@@ -58,14 +58,14 @@ public sealed class JobResultsController(JobStore store) : ControllerBase
             return new EmptyResult();
         }
         Response.ContentType = "text/plain; charset=utf-8";
-        var page = first.Items;
-        for (long start = 0; page.Length > 0; start += page.Length)
+        long written = 0;
+        for (var page = first.Items; page.Length > 0; page = await store.GetResultItemsAsync(id, written, DownloadPage))
         {
             var text = new ArrayBufferWriter<byte>(page.Length * 24);
             foreach (var item in page) WriteLine(text, (string)item!);
             await Response.Body.WriteAsync(text.WrittenMemory, cancel);
-            if (start + page.Length >= first.Total) break;
-            page = await store.GetResultItemsAsync(id, start + page.Length, DownloadPage);
+            written += page.Length;
+            if (written >= first.Total) break;
         }
         return new EmptyResult();
     }
