@@ -26,6 +26,10 @@ public sealed class ProblemMediaTypeTests(RedisServerFixture redis, ServiceFixtu
         { "waitSeconds out of range", $"GET /v1/jobs/{UnknownId}/result?waitSeconds=61", null, null, 400 },
         { "bad list filter", "GET /v1/jobs?state=bogus", null, null, 400 },
         { "bad shard limit", $"GET /v1/jobs/{UnknownId}/shards?limit=0", null, null, 400 },
+        { "bad result page", $"GET /v1/jobs/{UnknownId}/result?limit=0", null, null, 400 },
+        { "unknown job's download", $"GET /v1/jobs/{UnknownId}/result/download", null, null, 404 },
+        { "unknown upload referenced", "POST /v1/jobs", "application/json", """{ "kind": "sort", "input": { "inputRef": "nope", "format": "lines" } }""", 400 },
+        { "upload of JSON", "POST /v1/inputs", "application/json", "[1, 2]", 415 },
     };
 
     [Theory]

@@ -9,7 +9,6 @@ namespace JobApi.Api;
 /// <summary>Results of succeeded jobs: whole, paged (for results with an <c>items</c> array) or streamed.</summary>
 [ApiController]
 [Route("v1/jobs/{id}/result")]
-[Produces("application/json")]
 public sealed class JobResultsController(JobStore store) : ControllerBase
 {
     public const int DefaultLimit = 1_000;
@@ -20,7 +19,7 @@ public sealed class JobResultsController(JobStore store) : ControllerBase
     /// A result with an <c>items</c> array is paged: <c>items</c> holds at most <c>limit</c> (default 1,000,
     /// max 100,000) items from <c>offset</c> (default 0), and <c>total</c> counts them all.</summary>
     [HttpGet]
-    [ProducesResponseType<JobResult>(StatusCodes.Status200OK)]
+    [ProducesResponseType<JobResult>(StatusCodes.Status200OK, "application/json")]
     [ProducesResponseType<ValidationProblemDetails>(StatusCodes.Status400BadRequest, "application/problem+json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, "application/problem+json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status409Conflict, "application/problem+json")]
@@ -41,7 +40,6 @@ public sealed class JobResultsController(JobStore store) : ControllerBase
     /// <summary>The whole result as a stream: a result with <c>items</c> as <c>text/plain</c>, one item a line
     /// (strings without quotes, numbers as in JSON); any other result as its JSON.</summary>
     [HttpGet("download")]
-    [Produces("text/plain", "application/json")]
     [ProducesResponseType<string>(StatusCodes.Status200OK, "text/plain", "application/json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, "application/problem+json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status409Conflict, "application/problem+json")]

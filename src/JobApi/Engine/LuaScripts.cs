@@ -14,6 +14,7 @@ public static class LuaScripts
     public static readonly string Release = Load("release");
     public static readonly string Finish = Load("finish");
     public static readonly string Cancel = Load("cancel");
+    public static readonly string MergeFailed = Load("merge_failed");
     public static readonly string Status = Load("status");
     /// <summary>Not a job script: it works on the rotation of active jobs alone.</summary>
     public static readonly string Rotate = Read("rotate");

@@ -1,4 +1,3 @@
-using System.Globalization;
 using JobApi.JobKinds;
 using JobApi.Options;
 using Microsoft.Extensions.Options;
@@ -172,6 +171,15 @@ public sealed class ShardQueue(IConnectionMultiplexer redis, RedisKeys keys, IOp
         var r = (RedisResult[])(await Db.RunAsync(LuaScripts.Finish, job,
             [mergeToken, resultJson, RetentionMs, Channel, jobId, itemCount is { } n ? n : ""],
             job.ResultItemsStaging(mergeToken), job.ResultItems))!;
+        return (string)r[0]!;
+    }
+
+    /// <summary>Fails the job with the merge's error if this merge lease is still ours. Returns "failed", "stale" or "final".</summary>
+    public async Task<string> MergeFailedAsync(string jobId, string mergeToken, string error)
+    {
+        var job = keys.Job(jobId);
+        var r = (RedisResult[])(await Db.RunAsync(LuaScripts.MergeFailed, job,
+            [mergeToken, error, RetentionMs, Channel, jobId], job.ResultItemsStaging(mergeToken)))!;
         return (string)r[0]!;
     }
 }

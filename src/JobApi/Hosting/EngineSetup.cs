@@ -69,6 +69,7 @@ public static class EngineSetup
         builder.Services.AddHostedService<LeaseReaper>();
         if (options.RunsWorker)
         {
+            builder.Services.AddSingleton<JobMerger>();
             builder.Services.AddSingleton<ShardWorker>();
             builder.Services.AddHostedService(sp => sp.GetRequiredService<ShardWorker>());
         }

@@ -15,7 +15,7 @@ namespace JobApi.Workers;
 /// </summary>
 public sealed partial class ShardWorker(
     ShardQueue queue, JobKindRegistry kinds, IConnectionMultiplexer redis, RedisKeys keys,
-    WorkerIdentity identity, IOptions<JobApiOptions> options, ILogger<ShardWorker> logger) : BackgroundService
+    WorkerIdentity identity, JobMerger merger, IOptions<JobApiOptions> options, ILogger<ShardWorker> logger) : BackgroundService
 {
     private const int MaxJobsPerRound = 16;
     private readonly WorkerOptions _options = options.Value.Worker;
@@ -146,7 +146,7 @@ public sealed partial class ShardWorker(
         catch (Exception e)
         {
             batch.Settled(failed: true);
-            var outcome = await queue.FailAsync(batch.JobId, batch.Fence, identity.Token, shard.Index, Truncate(e.Message));
+            var outcome = await queue.FailAsync(batch.JobId, batch.Fence, identity.Token, shard.Index, JobMerger.Truncate(e.Message));
             Log.ShardFailed(logger, batch.JobId, shard.Index, shard.Attempt, outcome, e.Message);
             return;
         }
@@ -172,8 +172,7 @@ public sealed partial class ShardWorker(
         {
             var (items, completesJob) = batch.TakePending();
             if (items.Count == 0) return;
-            // A streaming merge may write items to Redis: the merge lease runs it, never a commit.
-            var merged = completesJob && kind is not IStreamingMerge ? kind.Merge(batch.Grant.MergeContext!, batch.AllResults()) : null;
+            var merged = completesJob ? MergeLocally(batch, kind) : null;
             var (outcome, refused) = await queue.CommitAsync(batch.JobId, batch.Fence, batch.Grant.StartedAt, identity.Token, identity.Id, items, merged);
             if (refused > 0 || outcome == CommitOutcome.Stale) Log.StaleCommitRefused(logger, batch.JobId, batch.Fence, refused);
             if (outcome == CommitOutcome.Finished) await queue.DropFromRotationAsync(batch.JobId);
@@ -208,26 +207,28 @@ public sealed partial class ShardWorker(
         _merges[jobId] = 0;
         try
         {
-            string outcome;
-            if (await queue.OpenForMergeAsync(jobId) is { } open && kinds.TryGet(open.Kind, out var found) && found is IStreamingMerge streaming)
-            {
-                var items = await queue.StartItemsAsync(jobId, identity.Token);
-                var head = await streaming.MergeAsync(open.Context, open.Results, items, CancellationToken.None);
-                await items.FlushAsync(CancellationToken.None);
-                outcome = await queue.FinishAsync(jobId, identity.Token, head, streaming.ResultHasItems ? items.Count : null);
-            }
-            else
-            {
-                var input = await queue.ReadForMergeAsync(jobId);
-                if (input is not { } m || !kinds.TryGet(m.Kind, out var kind)) return;
-                outcome = await queue.FinishAsync(jobId, identity.Token, kind.Merge(m.Context, m.Results));
-            }
-            if (outcome == "ok") await queue.DropFromRotationAsync(jobId);
-            Log.Merged(logger, jobId, outcome);
+            if (await merger.MergeAsync(jobId, CancellationToken.None) is "ok" or "failed") await queue.DropFromRotationAsync(jobId);
         }
         finally
         {
             _merges.TryRemove(jobId, out _);
+        }
+    }
+
+    /// <summary>The result of a job whose every shard this batch held, merged here so that the last commit finishes
+    /// the job; null (the commit then takes the merge lease) for a streaming merge, which writes its items to Redis,
+    /// and when the merge throws: the merge lease reruns it and fails the job with its error.</summary>
+    private string? MergeLocally(LeasedBatch batch, IJobKind kind)
+    {
+        if (kind is IStreamingMerge) return null;
+        try
+        {
+            return kind.Merge(batch.Grant.MergeContext!, batch.AllResults());
+        }
+        catch (Exception e)
+        {
+            Log.LocalMergeFailed(logger, batch.JobId, e.Message);
+            return null;
         }
     }
 
@@ -300,8 +301,6 @@ public sealed partial class ShardWorker(
         await _drained.CancelAsync();
     }
 
-    private static string Truncate(string message) => message.Length <= 1000 ? message : message[..1000];
-
     private static partial class Log
     {
         [LoggerMessage(1, LogLevel.Information, "Worker {WorkerId} started with concurrency {Concurrency}")]
@@ -322,8 +321,8 @@ public sealed partial class ShardWorker(
         [LoggerMessage(6, LogLevel.Warning, "Lease {JobId}/{Fence} lost; abandoning its shards")]
         public static partial void LeaseLost(ILogger logger, string jobId, long fence);
 
-        [LoggerMessage(7, LogLevel.Debug, "Merge of job {JobId}: {Outcome}")]
-        public static partial void Merged(ILogger logger, string jobId, string outcome);
+        [LoggerMessage(7, LogLevel.Warning, "Merge of job {JobId} in the worker that held every shard failed; the merge lease retries it: {Error}")]
+        public static partial void LocalMergeFailed(ILogger logger, string jobId, string error);
 
         [LoggerMessage(8, LogLevel.Warning, "Work on {JobId}/{Shard} interrupted: {Reason}")]
         public static partial void WorkInterrupted(ILogger logger, string jobId, int shard, string reason);
