@@ -27,6 +27,16 @@ for k, i in ipairs(idx) do
     done[#done + 1] = meta
   end
 end
+local total = tonumber(h[2])
+-- The caller held every shard and merged them itself: finish at once (results are not needed any more).
+if ARGV[9] ~= '' and #accepted == #idx and redis.call('HLEN', K_DONE) + #accepted == total then
+  chunked('HSET', K_DONE, done)
+  redis.call('HINCRBY', K_JOB, 'commits', #accepted)
+  redis.call('DEL', KEYS[14])
+  redis.call('SET', K_RESULT, ARGV[9])
+  finish_job('succeeded', nil, now, tonumber(ARGV[6]), ARGV[7], ARGV[8])
+  return { 'finished', 0 }
+end
 if #accepted > 0 then
   chunked('HSET', K_RESULTS, results)
   chunked('HSET', K_DONE, done)
@@ -36,12 +46,7 @@ end
 settle(f, #idx, KEYS[14])
 
 local refused = #idx - #accepted
-if redis.call('HLEN', K_DONE) == tonumber(h[2]) then
-  if ARGV[9] ~= '' and refused == 0 and tonumber(h[2]) == #accepted then
-    redis.call('SET', K_RESULT, ARGV[9])
-    finish_job('succeeded', nil, now, tonumber(ARGV[6]), ARGV[7], ARGV[8])
-    return { 'finished', 0 }
-  end
-  if redis.call('SET', K_MERGE, token, 'NX', 'PX', tonumber(ARGV[5])) then return { 'merge', refused } end
+if redis.call('HLEN', K_DONE) == total and redis.call('SET', K_MERGE, token, 'NX', 'PX', tonumber(ARGV[5])) then
+  return { 'merge', refused }
 end
 return { 'ok', refused }

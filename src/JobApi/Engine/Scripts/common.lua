@@ -42,10 +42,15 @@ end
 local function finish_job(state, err, now, retention_ms, channel, job_id)
   redis.call('HSET', K_JOB, 'state', state, 'finishedAt', now)
   if err then redis.call('HSET', K_JOB, 'error', err) end
-  redis.call('DEL', K_READY, K_DELAYED, K_RUNNING, K_INFLIGHT, K_BATCHES, K_MERGE)
   -- A failed job keeps payloads and committed results so that its dead shards can be retried.
-  if state ~= 'failed' then redis.call('DEL', K_PAYLOADS, K_RESULTS) end
-  for i = 1, DATA_KEYS do redis.call('PEXPIRE', KEYS[i], retention_ms) end
+  if state == 'failed' then
+    redis.call('DEL', K_READY, K_DELAYED, K_RUNNING, K_INFLIGHT, K_BATCHES, K_MERGE)
+    for _, k in ipairs({ K_PAYLOADS, K_RESULTS }) do redis.call('PEXPIRE', k, retention_ms) end
+  else
+    redis.call('DEL', K_READY, K_DELAYED, K_RUNNING, K_INFLIGHT, K_BATCHES, K_MERGE, K_PAYLOADS, K_RESULTS)
+  end
+  -- What is left: the job, per-shard history and the result; they go when the retention ends.
+  for _, k in ipairs({ K_JOB, K_DONE, K_FAILURES, K_DEAD, K_RESULT }) do redis.call('PEXPIRE', k, retention_ms) end
   redis.call('PUBLISH', channel, job_id)
 end
 

@@ -15,7 +15,11 @@ local base, jitter, retention, channel, job_id = tonumber(ARGV[5]), tonumber(ARG
 local total = tonumber(h[2])
 local now = now_ms()
 -- The safety sweep (LeaseReaper) puts a job back into rotation when no worker has looked at it for a while.
-redis.call('HSET', K_JOB, 'seenAt', now)
+if state == 'queued' then
+  redis.call('HSET', K_JOB, 'seenAt', now, 'state', 'running', 'startedAt', now)
+else
+  redis.call('HSET', K_JOB, 'seenAt', now)
+end
 
 -- Reap expired leases.
 for _, f in ipairs(redis.call('ZRANGEBYSCORE', K_RUNNING, '-inf', now, 'LIMIT', 0, 20)) do
@@ -65,7 +69,6 @@ for _, i in ipairs(popped) do
 end
 chunked('HSET', K_INFLIGHT, fields)
 redis.call('HINCRBY', K_JOB, 'attempts', #popped)
-if state == 'queued' then redis.call('HSET', K_JOB, 'state', 'running', 'startedAt', now) end
 
 local fails = redis.call('HMGET', K_FAILURES, unpack(popped))
 local payloads = h[4] and {} or redis.call('HMGET', K_PAYLOADS, unpack(popped))

@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace JobApi.Bench;
+
+/// <summary>
+/// The load driver: runs the peers' scenarios against our service over HTTP, the way users drive it, with
+/// the API and the worker as separate processes on the Redis at $PEERS_REDIS_PORT, and appends the peers'
+/// JSON lines to $PEERS_RESULTS. FLUSHALL before each scenario.
+/// </summary>
+public static class Driver
+{
+    private const string Prefix = "bench";
+    private static readonly object NoopBody = new { kind = "noop", input = new { }, shards = 1 };
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var port = int.Parse(Environment.GetEnvironmentVariable("PEERS_REDIS_PORT") ?? "6391", System.Globalization.CultureInfo.InvariantCulture);
+        var n = Env("PEERS_N", 20_000);
+        var only = (Environment.GetEnvironmentVariable("JOBAPI_BENCH_ONLY") ?? "S1 S1b S2 S3").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var results = new Results(Environment.GetEnvironmentVariable("PEERS_RESULTS"));
+        await using var redis = await RedisProbe.ConnectAsync(port);
+        var startupCpu = await WorkerStartupCpuAsync(port);
+        Console.Error.WriteLine($"worker start-up CPU (subtracted from per-job CPU): {startupCpu * 1000:F0} ms");
+
+        if (only.Contains("S1"))
+            foreach (var c in new[] { 1, 8, 32 }) await ManyJobsAsync(redis, port, results, n, c, startupCpu);
+        if (only.Contains("S1b"))
+            foreach (var c in new[] { 1, 8, 32 }) await OneBigJobAsync(redis, port, results, n, c, startupCpu);
+        if (only.Contains("S2"))
+            foreach (var c in new[] { 2, 8 }) await FanOutAsync(redis, port, results, Env("PEERS_SHARDS", 1000), c);
+        if (only.Contains("S3")) await LatencyAsync(redis, port, results, Env("PEERS_LAT", 1000));
+        return 0;
+    }
+
+    private static int Env(string name, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(name), out var v) ? v : fallback;
+
+    private static HttpClient Client(ServiceNode api) => new(new SocketsHttpHandler { MaxConnectionsPerServer = 64, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
+    {
+        BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(120),
+    };
+
+    /// <summary>CPU a worker process spends starting up with nothing to do; subtracted from per-job CPU.</summary>
+    private static async Task<double> WorkerStartupCpuAsync(int port)
+    {
+        await using var idle = await ServiceNode.StartAsync(port, "Worker", 8, Prefix + "-idle");
+        await Task.Delay(300);
+        return idle.CpuSeconds;
+    }
+
+    /// <summary>S1: N one-shard noop jobs submitted over HTTP by 32 clients (timed: enqueue), then a worker
+    /// with concurrency c drains them (timed on the Redis clock: first shard start to last job finish).</summary>
+    private static async Task ManyJobsAsync(RedisProbe redis, int port, Results results, int n, int c, double startupCpu)
+    {
+        await redis.FlushAsync();
+        await using var api = await ServiceNode.StartAsync(port, "Api", 1, Prefix);
+        using var http = Client(api);
+        await SubmitManyAsync(http, 500, 32); // warm-up of the API process, then start clean
+        await redis.FlushAsync();
+        var clock = Stopwatch.StartNew();
+        await SubmitManyAsync(http, n, 32);
+        results.Add("S1", "HTTP POST, 32 in flight", "enqueue_jobs_per_s", n / clock.Elapsed.TotalSeconds, "jobs/s", new { n });
+
+        await MeasureProcessingAsync(redis, port, results, $"concurrency={c}", n, c, startupCpu, n);
+    }
+
+    /// <summary>S1 (b): one noop job of N shards, drained by a worker with concurrency c.</summary>
+    private static async Task OneBigJobAsync(RedisProbe redis, int port, Results results, int n, int c, double startupCpu)
+    {
+        await redis.FlushAsync();
+        await using var api = await ServiceNode.StartAsync(port, "Api", 1, Prefix);
+        using var http = Client(api);
+        await PostAsync(http, new { kind = "noop", input = new { }, shards = n });
+        await MeasureProcessingAsync(redis, port, results, $"one job of {n} shards, concurrency={c}", n, c, startupCpu, 1);
+    }
+
+    private static async Task MeasureProcessingAsync(RedisProbe redis, int port, Results results, string setting, int shards, int c, double startupCpu, int jobs)
+    {
+        await redis.ResetStatsAsync();
+        var redisCpu = await redis.CpuSecondsAsync();
+        await using var worker = await ServiceNode.StartAsync(port, "Worker", c, Prefix);
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (await redis.PendingAsync(Prefix) > 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
+        var workerCpu = worker.CpuSeconds - startupCpu;
+        redisCpu = await redis.CpuSecondsAsync() - redisCpu;
+        var (first, last) = await redis.WindowAsync(Prefix);
+        var seconds = (last - first) / 1000;
+        var stats = await redis.CommandStatsAsync();
+        var total = stats.Where(s => !s.Key.StartsWith("config", StringComparison.Ordinal) && !s.Key.StartsWith("info", StringComparison.Ordinal)).Sum(s => s.Value);
+        var scripts = stats.GetValueOrDefault("evalsha") + stats.GetValueOrDefault("eval");
+        results.Add("S1", setting, "process_jobs_per_s", shards / seconds, "jobs/s", new
+        {
+            n = shards, jobs, seconds,
+            worker_cpu_us_per_job = workerCpu * 1e6 / shards,
+            redis_cpu_us_per_job = redisCpu * 1e6 / shards,
+            redis_commands_per_shard = (double)total / shards,
+            script_calls_per_shard = (double)scripts / shards,
+        });
+    }
+
+    /// <summary>S2: one job of 1,000 trial-division shards, submit → result read back, against the
+    /// single-thread no-queue floor measured in this process in the same run.</summary>
+    private static async Task FanOutAsync(RedisProbe redis, int port, Results results, int shards, int c)
+    {
+        await redis.FlushAsync();
+        await using var api = await ServiceNode.StartAsync(port, "Api", 1, Prefix);
+        await using var worker = await ServiceNode.StartAsync(port, "Worker", c, Prefix);
+        using var http = Client(api);
+        await RunFanOutAsync(http, 50); // warm-up flow
+        var floor = Stopwatch.StartNew();
+        long check = 0;
+        for (var i = 0; i < shards; i++) check += TrialDivisionPrimes.CountPrimes(20_000);
+        results.Add("S2", "no queue, 1 thread", "compute_only_ms", floor.Elapsed.TotalMilliseconds, "ms", new { shards });
+        var clock = Stopwatch.StartNew();
+        var sum = await RunFanOutAsync(http, shards);
+        var ms = clock.Elapsed.TotalMilliseconds;
+        results.Add("S2", $"concurrency={c}", "fanout_e2e_ms", ms, "ms", new { shards, aggregate = sum, verified = sum == check && sum == 2262L * shards });
+    }
+
+    private static async Task<long> RunFanOutAsync(HttpClient http, int shards)
+    {
+        var id = await PostAsync(http, new { kind = TrialDivisionPrimes.KindName, input = new { limit = 20_000 }, shards });
+        using var doc = JsonDocument.Parse(await http.GetStringAsync($"/v1/jobs/{id}/result?waitSeconds=60"));
+        return doc.RootElement.GetProperty("result").GetProperty("sum").GetInt64();
+    }
+
+    /// <summary>S3: one job at a time, from the submit call to the client seeing it completed (result with waitSeconds).</summary>
+    private static async Task LatencyAsync(RedisProbe redis, int port, Results results, int count)
+    {
+        await redis.FlushAsync();
+        await using var api = await ServiceNode.StartAsync(port, "Api", 1, Prefix);
+        await using var worker = await ServiceNode.StartAsync(port, "Worker", 1, Prefix);
+        using var http = Client(api);
+        var total = new List<double>();
+        var enqueue = new List<double>();
+        for (var i = -50; i < count; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            var id = await PostAsync(http, NoopBody);
+            var submitted = clock.Elapsed.TotalMilliseconds;
+            using var response = await http.GetAsync($"/v1/jobs/{id}/result?waitSeconds=30");
+            if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"job {id}: {await response.Content.ReadAsStringAsync()}");
+            if (i < 0) continue; // warm-up
+            total.Add(clock.Elapsed.TotalMilliseconds);
+            enqueue.Add(submitted);
+        }
+        total.Sort();
+        enqueue.Sort();
+        const string setting = "concurrency=1, result?waitSeconds";
+        results.Add("S3", setting, "latency_p50_ms", Pct(total, 50), "ms", new { n = count });
+        results.Add("S3", setting, "latency_p99_ms", Pct(total, 99), "ms", new
+        {
+            n = count, p90 = Pct(total, 90), p999 = Pct(total, 99.9), mean = total.Average(), max = total[^1],
+            enqueue_call_p50 = Pct(enqueue, 50), enqueue_call_p99 = Pct(enqueue, 99),
+        });
+    }
+
+    private static double Pct(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p / 100 * sorted.Count) - 1)];
+
+    private static async Task SubmitManyAsync(HttpClient http, int n, int inFlight)
+    {
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, inFlight).Select(async _ =>
+        {
+            while (Interlocked.Increment(ref next) < n) await PostAsync(http, NoopBody);
+        }));
+    }
+
+    private static async Task<string> PostAsync(HttpClient http, object body)
+    {
+        using var response = await http.PostAsJsonAsync("/v1/jobs", body);
+        if ((int)response.StatusCode != 202) throw new InvalidOperationException($"submit: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return doc.RootElement.GetProperty("id").GetString()!;
+    }
+}

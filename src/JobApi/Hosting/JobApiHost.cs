@@ -1,0 +1,34 @@
+using JobApi.Engine;
+
+namespace JobApi.Hosting;
+
+/// <summary>Builds and runs the service. Another host (the benchmark, an embedding application) can add its
+/// own kinds with <c>services.AddJobKind&lt;T&gt;()</c> through the <c>configure</c> callback of <see cref="RunAsync"/>.</summary>
+public static class JobApiHost
+{
+    public static async Task<int> RunAsync(string[] args, Action<IServiceCollection>? configure = null)
+    {
+        try
+        {
+            var builder = WebApplication.CreateBuilder(args);
+            builder.Configuration.AddServiceAppSettings();
+            builder.AddJobEngine();
+            configure?.Invoke(builder.Services);
+            var runsApi = EngineSetup.ReadOptions(builder.Configuration).RunsApi;
+            if (runsApi) builder.AddJobApiHttp();
+            else builder.Services.AddHealthChecks();
+
+            var app = builder.Build();
+            app.Lifetime.ApplicationStopped.Register(() => app.Services.GetService<EmbeddedRedis>()?.Dispose());
+            if (runsApi) app.MapJobApiHttp();
+            else app.MapHealthChecks("/health/live");
+            await app.RunAsync();
+            return 0;
+        }
+        catch (StartupException e)
+        {
+            Console.Error.WriteLine($"JobApi cannot start: {e.Message}");
+            return 2;
+        }
+    }
+}
