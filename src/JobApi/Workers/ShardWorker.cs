@@ -53,8 +53,11 @@ public sealed partial class ShardWorker(
         while (!stoppingToken.IsCancellationRequested)
         {
             _wake.Reset(); // before looking, never after an empty look: a nudge in between is kept
-            var free = capacity - Volatile.Read(ref _busy);
-            if (free > 0 && await TryStartWorkAsync(free)) continue;
+            var busy = Volatile.Read(ref _busy);
+            var free = capacity - busy;
+            // While shards run, wait until a quarter of the slots are free so that one round trip leases a
+            // batch, instead of one round per finished shard.
+            if (free > 0 && (busy == 0 || free >= Math.Max(1, capacity / 4)) && await TryStartWorkAsync(free)) continue;
             await _wake.WaitAsync(_options.IdlePoll, stoppingToken);
         }
     }
