@@ -44,7 +44,7 @@ public sealed class JobsController(JobStore store, JobKindRegistry kinds, IValid
         }
 
         var outcome = await store.SubmitAsync(request.Kind!, request.Input, request.Shards,
-            request.MaxAttempts ?? SubmitRequestValidator.DefaultMaxAttempts, plan, idempotencyKey);
+            request.MaxAttempts ?? SubmitRequestValidator.DefaultMaxAttempts, plan, idempotencyKey, request.ToOptions());
         if (outcome.Status is null)
         {
             return Problem(type: Problems.IdempotencyMismatch, title: "Idempotency-Key reused with a different body",
@@ -83,6 +83,23 @@ public sealed class JobsController(JobStore store, JobKindRegistry kinds, IValid
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, "application/problem+json")]
     public async Task<ActionResult<JobStatus>> Cancel(string id) =>
         await store.CancelAsync(id) is { } status ? Accepted(status) : NotFound(Problems.JobNotFound(id));
+
+    /// <summary>Deletes a finished job and all its data (204). A job that has not finished is a 409 unless
+    /// <c>cancel=true</c>, which cancels it first. Afterwards the job is 404.</summary>
+    [HttpDelete("{id}")]
+    [ProducesResponseType(StatusCodes.Status204NoContent)]
+    [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, "application/problem+json")]
+    [ProducesResponseType<ProblemDetails>(StatusCodes.Status409Conflict, "application/problem+json")]
+    public async Task<IActionResult> Delete(string id, [FromQuery] bool cancel = false)
+    {
+        var (outcome, state) = await store.DeleteAsync(id, cancel);
+        return outcome switch
+        {
+            DeleteOutcome.Deleted => NoContent(),
+            DeleteOutcome.Unfinished => Conflict(Problems.JobUnfinished(id, state!)),
+            _ => NotFound(Problems.JobNotFound(id)),
+        };
+    }
 
     /// <summary>Jobs, newest first, filtered by state and kind, paged with <c>nextCursor</c>.</summary>
     [HttpGet]

@@ -13,6 +13,25 @@ public static class Problems
     public const string TooLarge = "urn:jobapi:problem:body-too-large";
     public const string UnsupportedMediaType = "urn:jobapi:problem:unsupported-media-type";
 
+    public const string Unfinished = "urn:jobapi:problem:job-not-finished";
+
+    public static ProblemDetails JobUnfinished(string id, string state)
+    {
+        var problem = new ProblemDetails
+        {
+            Type = Unfinished, Title = "The job has not finished", Status = StatusCodes.Status409Conflict,
+            Detail = $"Job {id} is {state}; delete it once it has finished, or with ?cancel=true to cancel it first.",
+        };
+        problem.Extensions["state"] = state;
+        return problem;
+    }
+
+    public static ProblemDetails ScheduleNotFound(string id) => new()
+    {
+        Type = NotFound, Title = "Schedule not found", Status = StatusCodes.Status404NotFound,
+        Detail = $"There is no schedule '{id}'.",
+    };
+
     public static ProblemDetails JobNotFound(string id) => new()
     {
         Type = NotFound, Title = "Job not found", Status = StatusCodes.Status404NotFound,

@@ -6,31 +6,45 @@ namespace JobApi.Engine;
 /// <summary>A job as clients see it (the contract's "Job status").</summary>
 public sealed record JobStatus(
     string Id, string Kind, string State, ShardCounts Shards, double Progress, long Attempts,
-    DateTime CreatedAt, DateTime? StartedAt, DateTime? FinishedAt, string? Error)
+    DateTime CreatedAt, DateTime? StartedAt, DateTime? FinishedAt, string? Error,
+    int Priority = 0, DateTime? RunAt = null, IReadOnlyList<string>? DependsOn = null, string? ScheduleId = null,
+    WebhookStatus? Webhook = null)
 {
     /// <summary>The job hash fields status.lua reads, in order; it appends succeeded, running and failed counts.</summary>
     internal static readonly RedisValue[] Fields =
-        ["kind", "state", "total", "attempts", "createdAt", "startedAt", "finishedAt", "error"];
+    [
+        "kind", "state", "total", "attempts", "createdAt", "startedAt", "finishedAt", "error",
+        "priority", "runAt", "deps", "scheduleId", "callbackUrl", "webhookState", "webhookAttempts", "webhookLastStatus", "webhookDeliveredAt",
+    ];
 
     [System.Text.Json.Serialization.JsonIgnore]
     public bool IsFinal => JobStates.IsFinal(State);
 
     internal static JobStatus FromValues(string id, RedisValue[] v)
     {
+        var n = Fields.Length;
         var total = (int)v[2];
-        var (succeeded, running, failed) = ((int)v[8], (int)v[9], (int)v[10]);
+        var (succeeded, running, failed) = ((int)v[n], (int)v[n + 1], (int)v[n + 2]);
         var queued = Math.Max(0, total - running - succeeded - failed);
+        var webhook = v[12].IsNull ? null : new WebhookStatus(v[12]!, v[13].IsNull ? "pending" : (string)v[13]!,
+            v[14].IsNull ? 0 : (int)v[14], v[15].IsNullOrEmpty ? null : (int)v[15], Time(v[16]));
         return new JobStatus(id, v[0]!, v[1]!, new ShardCounts(total, queued, running, succeeded, failed),
             total == 0 ? 0 : Math.Round((double)(succeeded + failed) / total, 6), (long)v[3],
-            Time(v[4]) ?? DateTime.UnixEpoch, Time(v[5]), Time(v[6]), v[7].IsNull ? null : (string?)v[7]);
+            Time(v[4]) ?? DateTime.UnixEpoch, Time(v[5]), Time(v[6]), v[7].IsNull ? null : (string?)v[7],
+            v[8].IsNull ? 0 : (int)v[8], Time(v[9]), v[10].IsNull ? null : ((string)v[10]!).Split(','),
+            v[11].IsNull ? null : (string?)v[11], webhook);
     }
 
     /// <summary>Redis-clock milliseconds to a UTC time (serialized with a trailing Z).</summary>
     internal static DateTime? Time(RedisValue ms) =>
-        ms.IsNull ? null : DateTime.UnixEpoch.AddMilliseconds((long)double.Parse((string)ms!, NumberStyles.Float, CultureInfo.InvariantCulture));
+        ms.IsNullOrEmpty ? null : DateTime.UnixEpoch.AddMilliseconds((long)double.Parse((string)ms!, NumberStyles.Float, CultureInfo.InvariantCulture));
 }
 
 public sealed record ShardCounts(int Total, int Queued, int Running, int Succeeded, int Failed);
+
+/// <summary>Delivery of the job's <c>callbackUrl</c>: <c>pending</c> until the job ends, then <c>delivered</c>,
+/// <c>retrying</c> (the last attempt failed, another follows with backoff) or <c>failed</c> (attempts exhausted).</summary>
+public sealed record WebhookStatus(string Url, string State, int Attempts, int? LastStatus, DateTime? DeliveredAt);
 
 /// <summary>One shard as the shards endpoint shows it.</summary>
 public sealed record ShardStatus(int Index, string State, int Attempts, string? Worker, DateTime? StartedAt, DateTime? FinishedAt, string? Error);

@@ -1,7 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 using JobApi.JobKinds;
 using JobApi.Options;
 using Microsoft.Extensions.Options;
@@ -10,87 +7,10 @@ using StackExchange.Redis;
 namespace JobApi.Engine;
 
 /// <summary>The API side of the engine: submit, read, cancel. Workers use <see cref="ShardQueue"/>.</summary>
-public sealed class JobStore(IConnectionMultiplexer redis, RedisKeys keys, JobEvents events, IOptions<JobApiOptions> options)
+public sealed partial class JobStore(IConnectionMultiplexer redis, RedisKeys keys, JobEvents events, IOptions<JobApiOptions> options)
 {
     private readonly JobApiOptions _options = options.Value;
     private IDatabase Db => redis.GetDatabase();
-
-    /// <summary>Creates the job (or finds the one an earlier request with the same idempotency key created).
-    /// Returns null status with <c>IdempotencyConflict</c> when the key was used with another body.</summary>
-    public async Task<SubmitOutcome> SubmitAsync(string kind, JsonElement input, int? shards, int maxAttempts, JobPlan plan, string? idempotencyKey)
-    {
-        var bodyHash = BodyHash(kind, input, shards, maxAttempts);
-        var id = JobId.New();
-        if (idempotencyKey is not null)
-        {
-            var claimed = await ClaimIdempotencyKeyAsync(idempotencyKey, id, bodyHash);
-            if (claimed is null) return SubmitOutcome.IdempotencyConflict;
-            id = claimed;
-        }
-
-        var job = keys.Job(id);
-        // One payload for all shards (common for uniform work such as noop) is stored once, in the job hash.
-        var payloads = plan.ShardPayloads;
-        var uniform = payloads.Count > 0 && payloads.All(p => p == payloads[0]) ? payloads[0] : "";
-        RedisValue[] args =
-        [
-            kind, payloads.Count, maxAttempts, plan.MergeContext, bodyHash, uniform,
-            .. (uniform.Length > 0 ? [] : payloads.Select(p => (RedisValue)p)),
-        ];
-        var db = Db;
-        var batch = db.CreateBatch();
-        // The index entries come first: a job hash that exists is always findable by the sweep.
-        var index = batch.SortedSetAddAsync(keys.JobIndex, id, 0);
-        var pending = batch.SortedSetAddAsync(keys.Pending, id, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), SortedSetWhen.NotExists);
-        var submit = batch.RunAsync(LuaScripts.Submit, job, args);
-        // A fresh id is always created here, so it joins the rotation in the same round trip.
-        var fresh = idempotencyKey is null;
-        Task? rotation = fresh ? batch.ListLeftPushAsync(keys.Active, id) : null;
-        Task? nudge = fresh ? batch.PublishAsync(keys.NudgeChannel, id) : null;
-        batch.Execute();
-        await Task.WhenAll(index, pending, submit);
-        if (rotation is not null) await Task.WhenAll(rotation, nudge!);
-        var reply = await submit;
-        var created = (int)reply[0] == 1;
-
-        if (!fresh && (created || !JobStates.IsFinal((string)reply[1]!)))
-        {
-            if (created || await db.ListPositionAsync(keys.Active, id) < 0)
-                await db.ListLeftPushAsync(keys.Active, id);
-            await db.PublishAsync(keys.NudgeChannel, id, CommandFlags.FireAndForget);
-        }
-        if (_options.Durability.WaitReplicas > 0)
-            await db.ExecuteAsync("WAIT", _options.Durability.WaitReplicas, 5000);
-
-        var total = payloads.Count;
-        var status = created
-            ? new JobStatus(id, kind, JobStates.Queued, new ShardCounts(total, total, 0, 0, 0), 0, 0, JobStatus.Time(reply[1].ToString()) ?? DateTime.UtcNow, null, null, null)
-            : await GetStatusAsync(id) ?? throw new InvalidOperationException($"Job {id} vanished right after it was found.");
-        return new SubmitOutcome(status, created);
-    }
-
-    /// <summary>SET NX of the key → (our id, hash). Returns the id that owns the key, or null when its body differs.</summary>
-    private async Task<string?> ClaimIdempotencyKeyAsync(string idempotencyKey, string id, string bodyHash)
-    {
-        var key = keys.Idempotency(idempotencyKey);
-        var db = Db;
-        for (var attempt = 0; attempt < 3; attempt++)
-        {
-            if (await db.StringSetAsync(key, $"{id}|{bodyHash}", _options.Retention, When.NotExists)) return id;
-            var existing = (string?)await db.StringGetAsync(key);
-            if (existing is null) continue; // expired in between: claim again
-            var bar = existing.IndexOf('|');
-            return existing[(bar + 1)..] == bodyHash ? existing[..bar] : null;
-        }
-        throw new InvalidOperationException("The idempotency record kept disappearing.");
-    }
-
-    private static string BodyHash(string kind, JsonElement input, int? shards, int maxAttempts)
-    {
-        // The input re-serialized compactly: whitespace does not make a different body.
-        var canonical = $"{kind}\n{shards}\n{maxAttempts}\n{JsonSerializer.Serialize(input)}";
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
-    }
 
     public async Task<JobStatus?> GetStatusAsync(string id)
     {

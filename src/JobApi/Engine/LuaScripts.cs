@@ -16,11 +16,20 @@ public static class LuaScripts
     public static readonly string Cancel = Load("cancel");
     public static readonly string MergeFailed = Load("merge_failed");
     public static readonly string Status = Load("status");
-    /// <summary>Not a job script: it works on the rotation of active jobs alone.</summary>
+    public static readonly string Promote = Load("promote");
+    public static readonly string Link = Load("link");
+    public static readonly string Timeout = Load("timeout");
+    public static readonly string Delete = Load("delete");
+    public static readonly string Webhook = Load("webhook");
+    /// <summary>Not job scripts: they work on the rotation of active jobs alone.</summary>
     public static readonly string Rotate = Read("rotate");
     /// <summary>Input scripts touch one input's keys only, so they go without <c>common.lua</c>.</summary>
     public static readonly string InputComplete = Read("input_complete");
     public static readonly string InputTouch = Read("input_touch");
+    public static readonly string Drop = Read("drop");
+    /// <summary>Not job scripts: the scheduler's "look at it now" sets and the schedules.</summary>
+    public static readonly string Claim = Read("claim");
+    public static readonly string Advance = Read("advance");
 
     private static string Load(string name) => Read("common") + "\n" + Read(name);
 

@@ -14,8 +14,38 @@ public sealed class RedisKeys(string prefix)
 
     public JobKeys Job(string jobId) => new(Prefix, jobId);
 
-    /// <summary>Ids of unfinished jobs, rotated by workers looking for work (LMOVE right→left).</summary>
+    /// <summary>Ids of unfinished jobs of priority 0, rotated by workers looking for work (LMOVE right→left).</summary>
     public RedisKey Active => $"{Prefix}:{{active}}";
+
+    /// <summary>The rotation of jobs with <paramref name="priority"/>: <see cref="Active"/> for 0, otherwise a list
+    /// beside it in the same slot (hash tag <c>{active}</c>), so rotate.lua can reach every band in one call.</summary>
+    public RedisKey ActiveBand(int priority) =>
+        priority == 0 ? Active : $"{Prefix}:{{active}}:p{priority.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+
+    /// <summary>ZSET of the non-zero priorities that have a rotation list (member and score = priority).</summary>
+    public RedisKey ActiveBands => $"{Prefix}:{{active}}:bands";
+
+    /// <summary>STRING counter of rotation rounds while several priority bands have work (the fairness turn).</summary>
+    public RedisKey ActiveRound => $"{Prefix}:{{active}}:round";
+
+    /// <summary>ZSET job id → when the scheduler should look at it: delayed jobs (runAt) and jobs waiting for dependencies.</summary>
+    public RedisKey Due => $"{Prefix}:{{due}}";
+
+    /// <summary>ZSET job id → earliest time its <c>timeoutSeconds</c> can run out (checked by the scheduler).</summary>
+    public RedisKey Timeouts => $"{Prefix}:{{timeouts}}";
+
+    /// <summary>ZSET job id → next webhook delivery attempt (or the next look at a job that has not finished yet).</summary>
+    public RedisKey Webhooks => $"{Prefix}:{{webhooks}}";
+
+    /// <summary>HASH schedule id → definition JSON.</summary>
+    public RedisKey Schedules => $"{Prefix}:{{schedules}}";
+
+    /// <summary>ZSET schedule id → next tick (ms); paused schedules are absent.</summary>
+    public RedisKey ScheduleNext => $"{Prefix}:{{schedules}}:next";
+
+    /// <summary>HASH schedule id → the tick (ms) a node claimed and has not finished firing: a node that dies
+    /// mid-firing leaves it here, so the next claimer fires the same tick (same idempotency key, one job).</summary>
+    public RedisKey ScheduleTicks => $"{Prefix}:{{schedules}}:ticks";
 
     /// <summary>Every job id (score 0, ordered by id = creation time): the job list and the safety sweep.</summary>
     public RedisKey JobIndex => $"{Prefix}:{{jobs}}";

@@ -28,19 +28,20 @@ public sealed class ShardQueue(IConnectionMultiplexer redis, RedisKeys keys, IOp
     private string Channel => keys.EventsChannel.ToString();
     private IDatabase Db => redis.GetDatabase();
 
-    /// <summary>Rotates up to <paramref name="count"/> active jobs and returns them (round robin between jobs).</summary>
+    /// <summary>Rotates up to <paramref name="count"/> active jobs and returns them: higher priority bands first,
+    /// round robin between the jobs of a band, lower bands leading every 4th round (see rotate.lua).</summary>
     public async Task<string[]> RotateAsync(int count)
     {
-        var r = await Db.ScriptEvaluateAsync(LuaScripts.Rotate, [keys.Active], [count]);
+        var r = await Db.ScriptEvaluateAsync(LuaScripts.Rotate, [keys.Active, keys.ActiveBands, keys.ActiveRound], [count]);
         return r.IsNull ? [] : (string[])r!;
     }
 
-    /// <summary>Takes a finished or vanished job out of rotation. Right after a rotation it sits near the
-    /// head of the list, so LREM with count 1 finds it at once.</summary>
+    /// <summary>Takes a finished or vanished job out of rotation (whatever its priority band). Right after a
+    /// rotation it sits near the head of its list, so LREM with count 1 finds it at once.</summary>
     public Task DropFromRotationAsync(string jobId)
     {
         var batch = Db.CreateBatch();
-        var a = batch.ListRemoveAsync(keys.Active, jobId, 1);
+        var a = batch.ScriptEvaluateAsync(LuaScripts.Drop, [keys.Active, keys.ActiveBands], [jobId]);
         var b = batch.SortedSetRemoveAsync(keys.Pending, jobId);
         batch.Execute();
         return Task.WhenAll(a, b);

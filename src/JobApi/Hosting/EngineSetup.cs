@@ -36,7 +36,7 @@ public static class EngineSetup
             throw new StartupException($"Invalid configuration: {e.Message} {e.InnerException?.Message}");
         }
         var errors = new List<ValidationResult>();
-        foreach (var part in new object[] { options, options.Worker, options.Limits, options.EmbeddedRedis, options.Durability })
+        foreach (var part in new object[] { options, options.Worker, options.Limits, options.EmbeddedRedis, options.Durability, options.Scheduler, options.Webhooks })
             Validator.TryValidateObject(part, new ValidationContext(part), errors, validateAllProperties: true);
         if (errors.Count > 0)
             throw new StartupException("Invalid configuration: " + string.Join(" ", errors.Select(e => e.ErrorMessage)));
@@ -66,7 +66,14 @@ public static class EngineSetup
         builder.Services.AddSingleton<IInputStore, RedisInputStore>();
         builder.Services.AddSingleton<WorkerIdentity>();
         builder.Services.AddBuiltInJobKinds();
+        builder.Services.AddSingleton<DueJobs>();
+        builder.Services.AddSingleton<ScheduleStore>();
         builder.Services.AddHostedService<LeaseReaper>();
+        // Every node (any role) takes part in scheduling and webhook delivery; claims in Redis keep them apart.
+        builder.Services.AddSingleton<WebhookDispatcher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
+        builder.Services.AddSingleton<Scheduler>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Scheduler>());
         if (options.RunsWorker)
         {
             builder.Services.AddSingleton<JobMerger>();

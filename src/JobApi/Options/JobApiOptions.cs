@@ -23,6 +23,8 @@ public sealed class JobApiOptions
     public LimitsOptions Limits { get; set; } = new();
     public EmbeddedRedisOptions EmbeddedRedis { get; set; } = new();
     public DurabilityOptions Durability { get; set; } = new();
+    public SchedulerOptions Scheduler { get; set; } = new();
+    public WebhookOptions Webhooks { get; set; } = new();
 
     public bool RunsApi => Roles.Contains("Api", StringComparison.OrdinalIgnoreCase);
     public bool RunsWorker => Roles.Contains("Worker", StringComparison.OrdinalIgnoreCase);
@@ -48,6 +50,10 @@ public sealed class WorkerOptions
     /// <summary>On shutdown, how long running shards may take to finish before they are released to other workers.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "JobApi:Worker:ShutdownGrace must be between 0 and 10 minutes.")]
     public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Longest a shard attempt may run; over it the worker cancels it and it counts as a failed attempt. Zero: no limit.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00", ErrorMessage = "JobApi:Worker:ShardTimeout must be between 0 (off) and 1 day.")]
+    public TimeSpan ShardTimeout { get; set; } = TimeSpan.Zero;
 
     public int EffectiveConcurrency => Concurrency > 0 ? Concurrency : Environment.ProcessorCount;
 }
@@ -83,4 +89,39 @@ public sealed class DurabilityOptions
     /// <summary>Replicas that must confirm a submit (Redis WAIT) before 202.</summary>
     [Range(0, 16, ErrorMessage = "JobApi:Durability:WaitReplicas must be between 0 and 16.")]
     public int WaitReplicas { get; set; }
+}
+
+public sealed class SchedulerOptions
+{
+    /// <summary>How often every node looks for due delayed jobs, schedule ticks, job timeouts and webhooks.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00", ErrorMessage = "JobApi:Scheduler:PollInterval must be between 10 ms and 1 minute.")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a node may work on a claimed entry (a due job, a tick, a delivery) before another node takes it over.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.500", "01:00:00", ErrorMessage = "JobApi:Scheduler:ClaimTimeout must be between 500 ms and 1 hour.")]
+    public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often a job waiting for dependencies is re-checked when no event woke it (the safety net).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00", ErrorMessage = "JobApi:Scheduler:DependencyRecheck must be between 50 ms and 1 hour.")]
+    public TimeSpan DependencyRecheck { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+public sealed class WebhookOptions
+{
+    /// <summary>HMAC-SHA256 key of the <c>X-JobApi-Signature</c> header; empty: callbacks are unsigned.</summary>
+    public string? Secret { get; set; }
+
+    /// <summary>Allow callbacks to loopback and private addresses (off: SSRF guard).</summary>
+    public bool AllowLoopback { get; set; }
+
+    [Range(1, 50, ErrorMessage = "JobApi:Webhooks:MaxAttempts must be between 1 and 50.")]
+    public int MaxAttempts { get; set; } = 10;
+
+    /// <summary>Delay before the second attempt; it doubles per attempt (capped at 1 hour).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00", ErrorMessage = "JobApi:Webhooks:RetryBackoff must be between 10 ms and 1 hour.")]
+    public TimeSpan RetryBackoff { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Time limit of one delivery attempt.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00", ErrorMessage = "JobApi:Webhooks:Timeout must be between 100 ms and 5 minutes.")]
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -47,7 +47,7 @@ public sealed partial class LeaseReaper(IConnectionMultiplexer redis, RedisKeys 
             var entries = await db.SortedSetRangeByRankWithScoresAsync(keys.Pending, start, start + Page - 1);
             if (entries.Length == 0) break;
             var batch = db.CreateBatch();
-            var reads = entries.Select(e => batch.HashGetAsync(keys.Job(e.Element!).Job, ["state", "seenAt"])).ToArray();
+            var reads = entries.Select(e => batch.HashGetAsync(keys.Job(e.Element!).Job, ["state", "seenAt", "priority"])).ToArray();
             batch.Execute();
             for (var i = 0; i < entries.Length; i++)
             {
@@ -60,10 +60,14 @@ public sealed partial class LeaseReaper(IConnectionMultiplexer redis, RedisKeys 
                         await db.SortedSetRemoveAsync(keys.Pending, id);
                     continue;
                 }
+                // A waiting job is out of rotation on purpose: the scheduler queues it when it is due.
+                if (v[0] == JobStates.Waiting) continue;
                 var seen = v[1].IsNull ? (long)entries[i].Score : (long)(double)v[1];
-                if (nowMs - seen > staleAfter && await db.ListPositionAsync(keys.Active, id) < 0)
+                var priority = v[2].IsNull ? 0 : (int)v[2];
+                if (nowMs - seen > staleAfter && await db.ListPositionAsync(keys.ActiveBand(priority), id) < 0)
                 {
-                    await db.ListLeftPushAsync(keys.Active, id);
+                    await db.ListLeftPushAsync(keys.ActiveBand(priority), id);
+                    if (priority != 0) await db.SortedSetAddAsync(keys.ActiveBands, priority, priority);
                     await db.PublishAsync(keys.NudgeChannel, id);
                     Log.Requeued(logger, id);
                     requeued++;

@@ -134,10 +134,11 @@ public sealed partial class ShardWorker(
     private async Task RunShardAsync(LeasedBatch batch, IJobKind? kind, LeasedShard shard)
     {
         string result;
+        using var timer = StartShardTimer(batch);
         try
         {
             if (kind is null) throw new InvalidOperationException($"kind '{batch.Grant.JobKind}' is not known to worker {identity.Id}");
-            result = await kind.ProcessShardAsync(new ShardWork(batch.JobId, shard.Index, shard.Attempt, shard.Payload), batch.Cancellation.Token);
+            result = await kind.ProcessShardAsync(new ShardWork(batch.JobId, shard.Index, shard.Attempt, shard.Payload), timer?.Token ?? batch.Cancellation.Token);
         }
         catch (OperationCanceledException) when (batch.Cancellation.IsCancellationRequested)
         {
@@ -149,8 +150,11 @@ public sealed partial class ShardWorker(
         catch (Exception e)
         {
             batch.Settled(failed: true);
-            var outcome = await queue.FailAsync(batch.JobId, batch.Fence, identity.Token, shard.Index, JobMerger.Truncate(e.Message));
-            Log.ShardFailed(logger, batch.JobId, shard.Index, shard.Attempt, outcome, e.Message);
+            var error = e is OperationCanceledException && timer is { IsCancellationRequested: true }
+                ? $"shard timed out: it ran longer than JobApi:Worker:ShardTimeout ({_options.ShardTimeout})"
+                : e.Message;
+            var outcome = await queue.FailAsync(batch.JobId, batch.Fence, identity.Token, shard.Index, JobMerger.Truncate(error));
+            Log.ShardFailed(logger, batch.JobId, shard.Index, shard.Attempt, outcome, error);
             return;
         }
         if (!batch.Add(shard.Index, result)) return;
@@ -166,6 +170,15 @@ public sealed partial class ShardWorker(
             batch.Abort();
             throw;
         }
+    }
+
+    /// <summary>With <c>ShardTimeout</c> set: a token that also cancels when the attempt runs too long (a failed attempt).</summary>
+    private CancellationTokenSource? StartShardTimer(LeasedBatch batch)
+    {
+        if (_options.ShardTimeout <= TimeSpan.Zero) return null;
+        var timer = CancellationTokenSource.CreateLinkedTokenSource(batch.Cancellation.Token);
+        timer.CancelAfter(_options.ShardTimeout);
+        return timer;
     }
 
     /// <summary>Commits what the batch has gathered, again and again until nothing is left (group commit).</summary>

@@ -39,7 +39,10 @@ local function backoff_ms(base, n, jitter)
 end
 
 -- Moves the job to a final state: stops queued and running work, drops data nobody needs, starts retention.
+-- A job's own retainSeconds (field retainMs) overrides the configured retention.
 local function finish_job(state, err, now, retention_ms, channel, job_id)
+  local own = redis.call('HGET', K_JOB, 'retainMs')
+  if own then retention_ms = tonumber(own) end
   redis.call('HSET', K_JOB, 'state', state, 'finishedAt', now)
   if err then redis.call('HSET', K_JOB, 'error', err) end
   -- A failed job keeps payloads and committed results so that its dead shards can be retried.

@@ -10,6 +10,8 @@ local h = redis.call('HMGET', K_JOB, 'state', 'total', 'kind', 'payload', 'conte
 local state = h[1]
 if not state then return { 'gone' } end
 if is_final(state) then return { 'final', state } end
+-- A waiting job is out of rotation until the scheduler queues it (and puts it back).
+if state == 'waiting' then return { 'final', state } end
 local worker, token, ttl, max_count = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local base, jitter, retention, channel, job_id = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9]
 local total = tonumber(h[2])

@@ -1,13 +1,25 @@
--- Creates a job with its shards queued, unless it exists already (an idempotent retry).
--- ARGV: 1 kind, 2 total, 3 maxAttempts, 4 mergeContext, 5 bodyHash, 6 uniform payload ('' when per shard), 7.. payloads
--- Returns {1, createdAt} when created, {0, state} when the job existed.
+-- Creates a job with its shards queued, unless it exists already (an idempotent retry). A job with a delay,
+-- a runAt or dependencies starts 'waiting' (its shards are listed but no worker leases it); the scheduler
+-- queues it when it is due (promote.lua).
+-- ARGV: 1 kind, 2 total, 3 maxAttempts, 4 mergeContext, 5 bodyHash, 6 uniform payload ('' when per shard),
+--       7 delayMs ('0' when none), 8 runAtMs ('' when none), 9 '1' when it depends on other jobs,
+--       10 n = pairs of extra job hash fields, 11..10+2n those pairs, then the payloads.
+-- Returns {1, createdAt, state, runAt ('' when none)} when created, {0, state} when the job existed.
 local existing = redis.call('HGET', K_JOB, 'state')
 if existing then return { 0, existing } end
 local total = tonumber(ARGV[2])
 local now = now_ms()
-redis.call('HSET', K_JOB, 'kind', ARGV[1], 'state', 'queued', 'total', total, 'attempts', 0, 'commits', 0,
+local delay, run_at, deps = tonumber(ARGV[7]), ARGV[8], ARGV[9] == '1'
+local state = 'queued'
+if delay > 0 then run_at = now + delay end
+if run_at ~= '' or deps then state = 'waiting' end
+redis.call('HSET', K_JOB, 'kind', ARGV[1], 'state', state, 'total', total, 'attempts', 0, 'commits', 0,
   'fence', 0, 'maxAttempts', ARGV[3], 'context', ARGV[4], 'bodyHash', ARGV[5], 'createdAt', now)
+if run_at ~= '' then redis.call('HSET', K_JOB, 'runAt', run_at) end
 if ARGV[6] ~= '' then redis.call('HSET', K_JOB, 'payload', ARGV[6]) end
+local extra = tonumber(ARGV[10])
+if extra > 0 then redis.call('HSET', K_JOB, unpack(ARGV, 11, 10 + 2 * extra)) end
+local base = 11 + 2 * extra
 for start = 0, total - 1, CHUNK do
   local stop = math.min(start + CHUNK, total) - 1
   local idx, fields = {}, {}
@@ -15,10 +27,10 @@ for start = 0, total - 1, CHUNK do
     idx[#idx + 1] = i
     if ARGV[6] == '' then
       fields[#fields + 1] = i
-      fields[#fields + 1] = ARGV[7 + i]
+      fields[#fields + 1] = ARGV[base + i]
     end
   end
   redis.call('RPUSH', K_READY, unpack(idx))
   if #fields > 0 then redis.call('HSET', K_PAYLOADS, unpack(fields)) end
 end
-return { 1, now }
+return { 1, now, state, run_at }

@@ -1,0 +1,9 @@
+-- Takes a job out of every rotation list (its priority is not needed) and forgets emptied bands. Not a job script.
+-- KEYS: 1 the priority-0 list, 2 ZSET of the other priorities. ARGV: 1 job id.
+redis.call('LREM', KEYS[1], 1, ARGV[1])
+for _, p in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  local key = KEYS[1] .. ':p' .. p
+  redis.call('LREM', key, 1, ARGV[1])
+  if redis.call('LLEN', key) == 0 then redis.call('ZREM', KEYS[2], p) end
+end
+return 1
