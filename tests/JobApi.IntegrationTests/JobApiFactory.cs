@@ -21,6 +21,9 @@ public sealed class JobApiFactory(RedisServerFixture redis, IReadOnlyDictionary<
         builder.UseSetting("JobApi:Worker:RetryBackoff", "00:00:00.050");
         builder.UseSetting("JobApi:Worker:IdlePoll", "00:00:00.200");
         builder.UseSetting("JobApi:Worker:ShutdownGrace", "00:00:01");
+        builder.UseSetting("JobApi:Scheduler:PollInterval", "00:00:00.100");
+        builder.UseSetting("JobApi:Scheduler:DependencyRecheck", "00:00:00.500");
+        builder.UseSetting("JobApi:Scheduler:ClaimTimeout", "00:00:02");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) builder.UseSetting(key, value);
     }

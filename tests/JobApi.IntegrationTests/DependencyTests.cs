@@ -1,0 +1,71 @@
+namespace JobApi.IntegrationTests;
+
+/// <summary>dependsOn: the job waits until its dependencies succeed; one failing or canceled cancels it.</summary>
+[Collection(RedisCollection.Name)]
+public sealed class DependencyTests(RedisServerFixture redis, ServiceFixture service) : ApiTest(redis, service)
+{
+    [Fact]
+    public async Task A_dependent_job_waits_for_its_dependencies_then_runs()
+    {
+        var a = await Client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 400 }, shards = 2 });
+        var b = await Client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 100 }, shards = 1 });
+        var c = await Client.SubmitAsync(new { kind = "noop", input = new { }, dependsOn = new[] { a.Id(), b.Id() } });
+        Assert.Equal("waiting", c.State());
+        Assert.Equal([a.Id(), b.Id()], c.GetProperty("dependsOn").EnumerateArray().Select(e => e.GetString()!).ToArray());
+
+        var cDone = await Client.WaitForFinalAsync(c.Id());
+        Assert.Equal("succeeded", cDone.State());
+        foreach (var dep in new[] { a, b })
+        {
+            var depDone = await Client.GetJsonAsync($"/v1/jobs/{dep.Id()}");
+            Assert.Equal("succeeded", depDone.State());
+            Assert.True(cDone.GetProperty("startedAt").AssertUtc("startedAt") >= depDone.GetProperty("finishedAt").AssertUtc("finishedAt"),
+                $"{cDone} started before its dependency {depDone} finished");
+        }
+    }
+
+    [Fact]
+    public async Task A_dependency_that_already_succeeded_lets_the_job_run()
+    {
+        var a = await Client.SubmitAsync(new { kind = "noop", input = new { } });
+        Assert.Equal("succeeded", (await Client.WaitForFinalAsync(a.Id())).State());
+        var b = await Client.SubmitAsync(new { kind = "noop", input = new { }, dependsOn = new[] { a.Id() } });
+        Assert.Equal("succeeded", (await Client.WaitForFinalAsync(b.Id())).State());
+    }
+
+    [Fact]
+    public async Task A_failed_dependency_cancels_the_dependent_with_an_error_naming_it()
+    {
+        var a = await Client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 200, failTimes = 5 }, maxAttempts = 1 });
+        var b = await Client.SubmitAsync(new { kind = "noop", input = new { }, dependsOn = new[] { a.Id() } });
+        Assert.Equal("failed", (await Client.WaitForFinalAsync(a.Id())).State());
+        var bDone = await Client.WaitForFinalAsync(b.Id());
+        Assert.Equal("canceled", bDone.State());
+        Assert.Contains(a.Id(), bDone.GetProperty("error").GetString());
+        Assert.Equal(0, bDone.GetProperty("attempts").GetInt64());
+    }
+
+    [Fact]
+    public async Task Canceling_the_root_of_a_chain_cancels_every_job_down_the_line()
+    {
+        var a = await Client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 5000 } });
+        var b = await Client.SubmitAsync(new { kind = "noop", input = new { }, dependsOn = new[] { a.Id() } });
+        var c = await Client.SubmitAsync(new { kind = "noop", input = new { }, dependsOn = new[] { b.Id() } });
+        (await Client.PostAsync($"/v1/jobs/{a.Id()}/cancel", null)).Dispose();
+        var bDone = await Client.WaitForFinalAsync(b.Id());
+        var cDone = await Client.WaitForFinalAsync(c.Id());
+        Assert.Equal("canceled", bDone.State());
+        Assert.Contains(a.Id(), bDone.GetProperty("error").GetString());
+        Assert.Equal("canceled", cDone.State());
+        Assert.Contains(b.Id(), cDone.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task Depending_on_an_unknown_job_is_a_400_naming_dependsOn()
+    {
+        var before = await SnapshotAsync();
+        using var response = await PostJobJsonAsync("""{"kind":"noop","input":{},"dependsOn":["01ARZ3NDEKTSV4RRFFQ69G5FAV"]}""");
+        (await response.AssertProblemAsync(400)).AssertNamesField("dependsOn");
+        await AssertNothingCreatedSinceAsync(before);
+    }
+}
