@@ -33,10 +33,10 @@ public sealed class ScheduleRequestValidator : AbstractValidator<ScheduleRequest
         RuleFor(r => r.Job!).SetValidator(jobValidator).When(r => r.Job is not null);
         RuleFor(r => r.Job!.RunAt).Null().When(r => r.Job is not null).WithMessage("job.runAt is not allowed in a schedule (use job.delaySeconds).");
         RuleFor(r => r.Job!.DependsOn).Null().When(r => r.Job is not null).WithMessage("job.dependsOn is not allowed in a schedule.");
-        RuleFor(r => r.Job!).Custom((job, context) =>
+        RuleFor(r => r.Job!).CustomAsync(async (job, context, cancellationToken) =>
         {
             if (job.Kind is null || !kinds.TryGet(job.Kind, out var kind) || job.Input.ValueKind != JsonValueKind.Object) return;
-            var plan = kind.Plan(job.Input, job.Shards, options.Value.Limits.MaxShards);
+            var plan = await kind.PlanAsync(job.Input, job.Shards, options.Value.Limits.MaxShards, cancellationToken);
             foreach (var (field, messages) in plan.Errors ?? new Dictionary<string, string[]>())
                 foreach (var message in messages) context.AddFailure("job." + field, message);
         }).When(r => r.Job is not null);

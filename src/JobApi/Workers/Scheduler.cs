@@ -91,7 +91,7 @@ public sealed partial class Scheduler(
             Log.TickSkipped(logger, definition.Id, tick, "its job's kind is unknown");
             return false;
         }
-        var plan = kind.Plan(request.Input, request.Shards, _options.Limits.MaxShards);
+        var plan = await kind.PlanAsync(request.Input, request.Shards, _options.Limits.MaxShards);
         if (!plan.IsValid)
         {
             Log.TickSkipped(logger, definition.Id, tick, "its job's input is no longer valid");

@@ -11,7 +11,7 @@ if ARGV[6] ~= '' then
   redis.call('DEL', KEYS[15])
   if redis.call('EXISTS', KEYS[14]) == 1 then
     redis.call('RENAME', KEYS[14], KEYS[15])
-    redis.call('PEXPIRE', KEYS[15], tonumber(ARGV[3]))
+    redis.call('PEXPIRE', KEYS[15], tonumber(redis.call('HGET', K_JOB, 'retainMs') or ARGV[3]))
   end
   redis.call('HSET', K_JOB, 'items', ARGV[6])
 end
