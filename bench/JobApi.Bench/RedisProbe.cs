@@ -33,12 +33,12 @@ public sealed class RedisProbe(ConnectionMultiplexer redis, int port) : IAsyncDi
             p => long.Parse(p.Value.Split(',')[0].Split('=')[1], CultureInfo.InvariantCulture));
     }
 
-    public async Task<long> PendingAsync(string prefix) => await Db.SortedSetLengthAsync($"{prefix}:{{pending}}");
+    public async Task<long> PendingAsync(string prefix) => await Db.SortedSetLengthAsync(new Engine.RedisKeys(prefix).Pending(0));
 
     /// <summary>Earliest startedAt and latest finishedAt (Redis clock, ms) over every job of the prefix.</summary>
     public async Task<(double First, double Last)> WindowAsync(string prefix)
     {
-        var ids = await Db.SortedSetRangeByRankAsync($"{prefix}:{{jobs}}");
+        var ids = await Db.SortedSetRangeByRankAsync(new Engine.RedisKeys(prefix).JobIndex(0));
         var batch = Db.CreateBatch();
         var reads = ids.Select(id => batch.HashGetAsync($"{prefix}:{{{id}}}:job", ["startedAt", "finishedAt"])).ToArray();
         batch.Execute();

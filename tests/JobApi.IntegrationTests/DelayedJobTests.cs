@@ -33,7 +33,7 @@ public sealed class DelayedJobTests(RedisServerFixture redis, ServiceFixture ser
     {
         var job = await Client.SubmitAsync(new { kind = "noop", input = new { }, delaySeconds = 1 });
         using (var cancel = await Client.PostAsync($"/v1/jobs/{job.Id()}/cancel", null)) Assert.Equal(202, (int)cancel.StatusCode);
-        var due = $"{Factory.KeyPrefix}:{{due}}";
+        var due = Keys.Due(Keys.PartitionOf(job.Id()));
         // The scheduler drops the entry once it is due and sees the job canceled.
         await TestSupport.WaitUntilAsync(async () => (await Redis.Redis.GetDatabase().SortedSetScoreAsync(due, job.Id())) is null,
             "the scheduler let go of the canceled job");

@@ -6,8 +6,8 @@ public sealed class DeleteTests(RedisServerFixture redis, ServiceFixture service
 {
     private async Task<bool> AnyKeyOfAsync(string id) =>
         (await KeysAsync($"{{{id}}}*")).Count > 0
-        || (await Redis.Redis.GetDatabase().SortedSetScoreAsync($"{Factory.KeyPrefix}:{{jobs}}", id)) is not null
-        || (await Redis.Redis.GetDatabase().SortedSetScoreAsync($"{Factory.KeyPrefix}:{{pending}}", id)) is not null;
+        || (await Redis.Redis.GetDatabase().SortedSetScoreAsync(Keys.JobIndex(Keys.PartitionOf(id)), id)) is not null
+        || (await Redis.Redis.GetDatabase().SortedSetScoreAsync(Keys.Pending(Keys.PartitionOf(id)), id)) is not null;
 
     [Fact]
     public async Task Deleting_a_finished_job_removes_every_key_and_afterwards_it_is_404()

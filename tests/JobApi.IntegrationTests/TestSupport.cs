@@ -38,6 +38,9 @@ public abstract class ApiTest(RedisServerFixture redis, ServiceFixture service, 
     private HttpClient? _client;
     protected HttpClient Client => _client ??= Factory.CreateClient();
 
+    /// <summary>The service's keys (these tests run with one queue partition).</summary>
+    protected JobApi.Engine.RedisKeys Keys => new(Factory.KeyPrefix);
+
     /// <summary>Every Redis key under this class's prefix that matches the pattern (SCAN, never KEYS).</summary>
     protected Task<List<string>> KeysAsync(string pattern = "*") => Redis.KeysUnderAsync(Factory.KeyPrefix, pattern);
 
@@ -55,7 +58,7 @@ public abstract class ApiTest(RedisServerFixture redis, ServiceFixture service, 
         var snapshot = new HashSet<string>(StringComparer.Ordinal);
         foreach (var key in await KeysAsync("{*}:job")) snapshot.Add(key);
         foreach (var key in await KeysAsync("{idem:*}")) snapshot.Add(key);
-        foreach (var id in await Redis.Redis.GetDatabase().SortedSetRangeByRankAsync($"{Factory.KeyPrefix}:{{jobs}}"))
+        foreach (var id in await Redis.Redis.GetDatabase().SortedSetRangeByRankAsync(Keys.JobIndex(0)))
             snapshot.Add($"job index entry {id}");
         return snapshot;
     }

@@ -77,7 +77,7 @@ public sealed class WebhookTests(RedisServerFixture redis, ServiceFixture servic
         Assert.Equal(3, webhook.GetProperty("attempts").GetInt32());
         Assert.Equal(500, webhook.GetProperty("lastStatus").GetInt32());
         Assert.Equal(3, receiver.Received.Count);
-        Assert.Null(await Redis.Redis.GetDatabase().SortedSetScoreAsync($"{Factory.KeyPrefix}:{{webhooks}}", job.Id()));
+        Assert.Null(await Redis.Redis.GetDatabase().SortedSetScoreAsync(Keys.Webhooks(Keys.PartitionOf(job.Id())), job.Id()));
     }
 
     [Fact]

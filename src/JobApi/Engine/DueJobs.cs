@@ -13,6 +13,7 @@ namespace JobApi.Engine;
 public sealed class DueJobs(IConnectionMultiplexer redis, RedisKeys keys, JobStore store, IOptions<JobApiOptions> options)
 {
     private const int Batch = 100;
+    private const int Rounds = 10;
     private readonly JobApiOptions _options = options.Value;
     private IDatabase Db => redis.GetDatabase();
     private long RetentionMs => (long)_options.Retention.TotalMilliseconds;
@@ -22,18 +23,53 @@ public sealed class DueJobs(IConnectionMultiplexer redis, RedisKeys keys, JobSto
     internal async Task<(long NowMs, List<(string Member, long Tick)> Due)> ClaimAsync(RedisKey set, int limit, RedisKey? ticks = null)
     {
         RedisKey[] k = ticks is { } t ? [set, t] : [set];
-        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(LuaScripts.Claim, k, [limit, (long)_options.Scheduler.ClaimTimeout.TotalMilliseconds]))!;
-        var due = new List<(string, long)>();
-        for (var i = 1; i + 1 < r.Length; i += 2) due.Add(((string)r[i]!, (long)(double)r[i + 1]));
-        return ((long)r[0], due);
+        return Parse(await Db.ScriptEvaluateAsync(LuaScripts.Claim, k, [limit, (long)_options.Scheduler.ClaimTimeout.TotalMilliseconds]), []);
     }
 
-    /// <summary>Queues the waiting jobs that are due. Returns how many were queued.</summary>
+    /// <summary>Claims due job ids of a per-partition set (<paramref name="set"/> of each partition): one claim.lua per
+    /// partition, each in its own slot, pipelined in one round trip; up to ceil(limit / partitions) from each.
+    /// <c>Full</c>: some partition gave all it was asked for, so there may be more right away.</summary>
+    internal async Task<(long NowMs, List<(string Member, long Tick)> Due, bool Full)> ClaimJobsAsync(Func<int, RedisKey> set, int limit)
+    {
+        var partitions = keys.Partitions;
+        var each = (limit + partitions - 1) / partitions;
+        var batch = Db.CreateBatch();
+        var calls = Enumerable.Range(0, partitions)
+            .Select(p => batch.ScriptEvaluateAsync(LuaScripts.Claim, [set(p)], [each, (long)_options.Scheduler.ClaimTimeout.TotalMilliseconds])).ToArray();
+        batch.Execute();
+        var due = new List<(string, long)>();
+        long now = 0;
+        var full = false;
+        foreach (var call in calls)
+        {
+            var before = due.Count;
+            now = Math.Max(now, Parse(await call, due).NowMs);
+            full |= due.Count - before == each;
+        }
+        return (now, due, full);
+    }
+
+    private static (long NowMs, List<(string Member, long Tick)> Due) Parse(RedisResult result, List<(string, long)> into)
+    {
+        var r = (RedisResult[])result!;
+        for (var i = 1; i + 1 < r.Length; i += 2) into.Add(((string)r[i]!, (long)(double)r[i + 1]));
+        return ((long)r[0], into);
+    }
+
+    private RedisKey DueOf(string id) => keys.Due(keys.PartitionOf(id));
+
+    /// <summary>Queues the waiting jobs that are due (while some partition has more, up to <see cref="Rounds"/> claims).
+    /// Returns how many were queued.</summary>
     public async Task<int> PromoteDueAsync()
     {
-        var (now, due) = await ClaimAsync(keys.Due, Batch);
-        var outcomes = await Task.WhenAll(due.Select(d => PromoteAsync(d.Member, d.Tick, now)));
-        return outcomes.Count(q => q);
+        var queued = 0;
+        for (var round = 0; round < Rounds; round++)
+        {
+            var (now, due, full) = await ClaimJobsAsync(keys.Due, Batch);
+            queued += (await Task.WhenAll(due.Select(d => PromoteAsync(d.Member, d.Tick, now)))).Count(q => q);
+            if (!full) break;
+        }
+        return queued;
     }
 
     private async Task<bool> PromoteAsync(string id, long tick, long now)
@@ -56,22 +92,22 @@ public sealed class DueJobs(IConnectionMultiplexer redis, RedisKeys keys, JobSto
                 // (a queued job that no worker has seen goes back into rotation).
                 var batch = db.CreateBatch();
                 var pushes = store.EnterRotation(batch, id, (int)r[1]);
-                var removed = batch.SortedSetRemoveAsync(keys.Due, id);
+                var removed = batch.SortedSetRemoveAsync(DueOf(id), id);
                 batch.Execute();
                 await Task.WhenAll([.. pushes, removed]);
                 return true;
             case "later":
-                await db.SortedSetAddAsync(keys.Due, id, (long)(double)r[1]);
+                await db.SortedSetAddAsync(DueOf(id), id, (long)(double)r[1]);
                 return false;
             case "deps":
-                await db.SortedSetAddAsync(keys.Due, id, now + (long)_options.Scheduler.DependencyRecheck.TotalMilliseconds);
+                await db.SortedSetAddAsync(DueOf(id), id, now + (long)_options.Scheduler.DependencyRecheck.TotalMilliseconds);
                 return false;
             case "gone" when now - tick < 60_000:
                 // Its index entry is written before the job itself: give a submit in flight time to land.
-                await db.SortedSetAddAsync(keys.Due, id, now + 1000);
+                await db.SortedSetAddAsync(DueOf(id), id, now + 1000);
                 return false;
             default:
-                await db.SortedSetRemoveAsync(keys.Due, id);
+                await db.SortedSetRemoveAsync(DueOf(id), id);
                 return false;
         }
     }
@@ -83,29 +119,38 @@ public sealed class DueJobs(IConnectionMultiplexer redis, RedisKeys keys, JobSto
         var db = Db;
         var dependents = (string?)await db.HashGetAsync(keys.Job(id).Job, "dependents");
         var batch = db.CreateBatch();
-        var writes = new List<Task> { batch.SortedSetAddAsync(keys.Webhooks, id, 0, SortedSetWhen.Exists | SortedSetWhen.LessThan) };
+        var writes = new List<Task> { batch.SortedSetAddAsync(keys.Webhooks(keys.PartitionOf(id)), id, 0, SortedSetWhen.Exists | SortedSetWhen.LessThan) };
         foreach (var dep in dependents?.Split(',') ?? [])
-            writes.Add(batch.SortedSetAddAsync(keys.Due, dep, 0, SortedSetWhen.Exists | SortedSetWhen.LessThan));
+            writes.Add(batch.SortedSetAddAsync(DueOf(dep), dep, 0, SortedSetWhen.Exists | SortedSetWhen.LessThan));
         batch.Execute();
         await Task.WhenAll(writes);
     }
 
-    /// <summary>Fails the jobs that ran past their timeoutSeconds. Returns how many.</summary>
+    /// <summary>Fails the jobs that ran past their timeoutSeconds (while some partition has more, up to
+    /// <see cref="Rounds"/> claims). Returns how many.</summary>
     public async Task<int> EnforceTimeoutsAsync()
     {
-        var (_, due) = await ClaimAsync(keys.Timeouts, Batch);
-        var failed = await Task.WhenAll(due.Select(async d =>
+        var failed = 0;
+        for (var round = 0; round < Rounds; round++)
         {
-            var db = Db;
-            var r = (RedisResult[])(await db.RunAsync(LuaScripts.Timeout, keys.Job(d.Member), [RetentionMs, Channel, d.Member]))!;
-            if ((string)r[0]! == "later")
-            {
-                await db.SortedSetAddAsync(keys.Timeouts, d.Member, (long)(double)r[1]);
-                return false;
-            }
-            await db.SortedSetRemoveAsync(keys.Timeouts, d.Member);
-            return (string)r[0]! == "failed";
-        }));
-        return failed.Count(f => f);
+            var (_, due, full) = await ClaimJobsAsync(keys.Timeouts, Batch);
+            failed += (await Task.WhenAll(due.Select(d => EnforceTimeoutAsync(d.Member)))).Count(f => f);
+            if (!full) break;
+        }
+        return failed;
+    }
+
+    private async Task<bool> EnforceTimeoutAsync(string id)
+    {
+        var db = Db;
+        var set = keys.Timeouts(keys.PartitionOf(id));
+        var r = (RedisResult[])(await db.RunAsync(LuaScripts.Timeout, keys.Job(id), [RetentionMs, Channel, id]))!;
+        if ((string)r[0]! == "later")
+        {
+            await db.SortedSetAddAsync(set, id, (long)(double)r[1]);
+            return false;
+        }
+        await db.SortedSetRemoveAsync(set, id);
+        return (string)r[0]! == "failed";
     }
 }

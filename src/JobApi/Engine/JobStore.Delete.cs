@@ -20,16 +20,17 @@ public sealed partial class JobStore
             case "gone": return (DeleteOutcome.NotFound, null);
             case "unfinished": return (DeleteOutcome.Unfinished, (string)r[1]!);
         }
+        var partition = keys.PartitionOf(id);
         var batch = db.CreateBatch();
         var idem = (string)r[1]!;
         Task[] cleanup =
         [
-            batch.SortedSetRemoveAsync(keys.JobIndex, id),
-            batch.SortedSetRemoveAsync(keys.Pending, id),
-            batch.SortedSetRemoveAsync(keys.Due, id),
-            batch.SortedSetRemoveAsync(keys.Timeouts, id),
-            batch.SortedSetRemoveAsync(keys.Webhooks, id),
-            batch.ScriptEvaluateAsync(LuaScripts.Drop, [keys.Active, keys.ActiveBands], [id]),
+            batch.SortedSetRemoveAsync(keys.JobIndex(partition), id),
+            batch.SortedSetRemoveAsync(keys.Pending(partition), id),
+            batch.SortedSetRemoveAsync(keys.Due(partition), id),
+            batch.SortedSetRemoveAsync(keys.Timeouts(partition), id),
+            batch.SortedSetRemoveAsync(keys.Webhooks(partition), id),
+            batch.ScriptEvaluateAsync(LuaScripts.Drop, [keys.Active(partition), keys.ActiveBands(partition)], [id]),
             idem.Length > 0 ? batch.KeyDeleteAsync(idem) : Task.CompletedTask,
         ];
         batch.Execute();

@@ -40,18 +40,31 @@ public sealed partial class JobStore
         ];
         var db = Db;
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var partition = keys.PartitionOf(id);
         var batch = db.CreateBatch();
         // The index entries come first: a job hash that exists is always findable by the sweep and the scheduler.
+        // They are the partition's (each its own slot); the job's data is in the job's slot.
+        var written = new List<RedisKey> { job.Job, keys.JobIndex(partition), keys.Pending(partition) };
         var writes = new List<Task>
         {
-            batch.SortedSetAddAsync(keys.JobIndex, id, 0),
-            batch.SortedSetAddAsync(keys.Pending, id, now, SortedSetWhen.NotExists),
+            batch.SortedSetAddAsync(keys.JobIndex(partition), id, 0),
+            batch.SortedSetAddAsync(keys.Pending(partition), id, now, SortedSetWhen.NotExists),
         };
         if (extras.Waits)
-            writes.Add(batch.SortedSetAddAsync(keys.Due, id, Math.Max(extras.RunAtMs ?? 0, now + (extras.DelayMs ?? 0)), SortedSetWhen.NotExists));
-        if (extras.TimeoutMs is { } timeout) writes.Add(batch.SortedSetAddAsync(keys.Timeouts, id, now + timeout, SortedSetWhen.NotExists));
+        {
+            writes.Add(batch.SortedSetAddAsync(keys.Due(partition), id, Math.Max(extras.RunAtMs ?? 0, now + (extras.DelayMs ?? 0)), SortedSetWhen.NotExists));
+            written.Add(keys.Due(partition));
+        }
+        if (extras.TimeoutMs is { } timeout)
+        {
+            writes.Add(batch.SortedSetAddAsync(keys.Timeouts(partition), id, now + timeout, SortedSetWhen.NotExists));
+            written.Add(keys.Timeouts(partition));
+        }
         if (extras.CallbackUrl is not null)
-            writes.Add(batch.SortedSetAddAsync(keys.Webhooks, id, now + (long)WebhookRecheck.TotalMilliseconds, SortedSetWhen.NotExists));
+        {
+            writes.Add(batch.SortedSetAddAsync(keys.Webhooks(partition), id, now + (long)WebhookRecheck.TotalMilliseconds, SortedSetWhen.NotExists));
+            written.Add(keys.Webhooks(partition));
+        }
         var submit = batch.RunAsync(LuaScripts.Submit, job, args);
         // Each dependency notes this job, so its final event wakes this one at once (order does not matter:
         // the scheduler reads the dependencies' states itself).
@@ -64,9 +77,11 @@ public sealed partial class JobStore
         var reply = await submit;
         var created = (int)reply[0] == 1;
 
+        var band = keys.ActiveBand(partition, extras.Priority);
+        if (!extras.Waits) written.Add(band);
         if (!fresh && !extras.Waits && (created || !JobStates.IsFinal((string)reply[1]!)))
         {
-            if (created || await db.ListPositionAsync(keys.ActiveBand(extras.Priority), id) < 0)
+            if (created || await db.ListPositionAsync(band, id) < 0)
             {
                 var again = db.CreateBatch();
                 var pushes = EnterRotation(again, id, extras.Priority);
@@ -75,7 +90,7 @@ public sealed partial class JobStore
             }
         }
         if (_options.Durability.WaitReplicas > 0)
-            await db.ExecuteAsync("WAIT", _options.Durability.WaitReplicas, 5000);
+            await WaitForReplicasAsync(db, written);
 
         var total = payloads.Count;
         var status = created
@@ -86,12 +101,23 @@ public sealed partial class JobStore
         return new SubmitOutcome(status, created);
     }
 
-    /// <summary>Puts a queued job into the rotation of its priority band and wakes idle workers.</summary>
+    /// <summary>Puts a queued job into the rotation of its priority band in its partition and wakes idle workers.</summary>
     internal Task[] EnterRotation(IBatch batch, string id, int priority)
     {
-        var push = batch.ListLeftPushAsync(keys.ActiveBand(priority), id);
-        Task band = priority == 0 ? Task.CompletedTask : batch.SortedSetAddAsync(keys.ActiveBands, priority, priority);
+        var partition = keys.PartitionOf(id);
+        var push = batch.ListLeftPushAsync(keys.ActiveBand(partition, priority), id);
+        Task band = priority == 0 ? Task.CompletedTask : batch.SortedSetAddAsync(keys.ActiveBands(partition), priority, priority);
         return [push, band, batch.PublishAsync(keys.NudgeChannel, id)];
+    }
+
+    /// <summary>Redis <c>WAIT</c> on every primary that holds one of <paramref name="written"/> (on a cluster they
+    /// may be several: the job's slot and the partition's keys), so the submit survives a failover of any of them.</summary>
+    private async Task WaitForReplicasAsync(IDatabase db, IEnumerable<RedisKey> written)
+    {
+        var endpoints = new HashSet<System.Net.EndPoint>();
+        foreach (var key in written)
+            if (await db.IdentifyEndpointAsync(key) is { } endpoint) endpoints.Add(endpoint);
+        await Task.WhenAll(endpoints.Select(e => redis.GetServer(e).ExecuteAsync("WAIT", _options.Durability.WaitReplicas, 5000)));
     }
 
     /// <summary>The states of jobs (null where there is no such job), in one round trip.</summary>

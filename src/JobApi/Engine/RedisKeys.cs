@@ -8,36 +8,62 @@ namespace JobApi.Engine;
 /// The only place where a Redis key or channel is spelled. Every key of one job carries the job id as
 /// its hash tag (<c>{J}</c>), so all of them live in one cluster slot and one script may touch them all.
 /// </summary>
-public sealed class RedisKeys(string prefix)
+public sealed class RedisKeys(string prefix, int partitions = 1)
 {
+    private static string Num(int n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     public string Prefix { get; } = prefix;
+
+    /// <summary>How many queue partitions there are (<c>JobApi:Queue:Partitions</c>). Each partition's keys carry a
+    /// hash tag of their own (<c>{active:P}</c>, ...), so on Redis Cluster the partitions spread over the slots.</summary>
+    public int Partitions { get; } = partitions >= 1 ? partitions : throw new ArgumentOutOfRangeException(nameof(partitions));
 
     public JobKeys Job(string jobId) => new(Prefix, jobId);
 
-    /// <summary>Ids of unfinished jobs of priority 0, rotated by workers looking for work (LMOVE right→left).</summary>
-    public RedisKey Active => $"{Prefix}:{{active}}";
+    /// <summary>The partition of a job: a stable hash (FNV-1a) of its id, modulo the partition count. Every node
+    /// must be configured with the same count.</summary>
+    public int PartitionOf(string jobId)
+    {
+        var hash = 2166136261u;
+        foreach (var c in jobId) hash = (hash ^ c) * 16777619u;
+        return (int)(hash % (uint)Partitions);
+    }
 
-    /// <summary>The rotation of jobs with <paramref name="priority"/>: <see cref="Active"/> for 0, otherwise a list
-    /// beside it in the same slot (hash tag <c>{active}</c>), so rotate.lua can reach every band in one call.</summary>
-    public RedisKey ActiveBand(int priority) =>
-        priority == 0 ? Active : $"{Prefix}:{{active}}:p{priority.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+    /// <summary>LIST: ids of the partition's unfinished jobs of priority 0, rotated by workers looking for work
+    /// (LMOVE right→left).</summary>
+    public RedisKey Active(int partition) => $"{Prefix}:{{active:{Num(partition)}}}";
 
-    /// <summary>ZSET of the non-zero priorities that have a rotation list (member and score = priority).</summary>
-    public RedisKey ActiveBands => $"{Prefix}:{{active}}:bands";
+    /// <summary>The partition's rotation of jobs with <paramref name="priority"/>: <see cref="Active"/> for 0, otherwise
+    /// a list beside it in the same slot (<c>{active:P}:p&lt;N&gt;</c>), so rotate.lua can reach every band of the
+    /// partition in one call.</summary>
+    public RedisKey ActiveBand(int partition, int priority) =>
+        priority == 0 ? Active(partition) : $"{Prefix}:{{active:{Num(partition)}}}:p{Num(priority)}";
 
-    /// <summary>STRING counter of rotation rounds while several priority bands have work (the fairness turn).</summary>
-    public RedisKey ActiveRound => $"{Prefix}:{{active}}:round";
+    /// <summary>ZSET of the non-zero priorities that have a rotation list in the partition (member and score = priority).</summary>
+    public RedisKey ActiveBands(int partition) => $"{Prefix}:{{active:{Num(partition)}}}:bands";
 
-    /// <summary>ZSET job id → when the scheduler should look at it: delayed jobs (runAt) and jobs waiting for dependencies.</summary>
-    public RedisKey Due => $"{Prefix}:{{due}}";
+    /// <summary>STRING counter of the partition's rotation rounds while several of its bands have work (the fairness turn).</summary>
+    public RedisKey ActiveRound(int partition) => $"{Prefix}:{{active:{Num(partition)}}}:round";
 
-    /// <summary>ZSET job id → earliest time its <c>timeoutSeconds</c> can run out (checked by the scheduler).</summary>
-    public RedisKey Timeouts => $"{Prefix}:{{timeouts}}";
+    /// <summary>ZSET: every job id of the partition (score 0, ordered by id = creation time): the job list and the safety sweep.</summary>
+    public RedisKey JobIndex(int partition) => $"{Prefix}:{{jobs:{Num(partition)}}}";
 
-    /// <summary>ZSET job id → next webhook delivery attempt (or the next look at a job that has not finished yet).</summary>
-    public RedisKey Webhooks => $"{Prefix}:{{webhooks}}";
+    /// <summary>ZSET: unfinished job ids of the partition (score = creation time), swept by the lease reaper so that
+    /// no job is left out of rotation.</summary>
+    public RedisKey Pending(int partition) => $"{Prefix}:{{pending:{Num(partition)}}}";
 
-    /// <summary>HASH schedule id → definition JSON.</summary>
+    /// <summary>ZSET job id → when the scheduler should look at it: the partition's delayed jobs (runAt) and jobs
+    /// waiting for dependencies.</summary>
+    public RedisKey Due(int partition) => $"{Prefix}:{{due:{Num(partition)}}}";
+
+    /// <summary>ZSET job id → earliest time its <c>timeoutSeconds</c> can run out (checked by the scheduler), per partition.</summary>
+    public RedisKey Timeouts(int partition) => $"{Prefix}:{{timeouts:{Num(partition)}}}";
+
+    /// <summary>ZSET job id → next webhook delivery attempt (or the next look at a job that has not finished yet), per partition.</summary>
+    public RedisKey Webhooks(int partition) => $"{Prefix}:{{webhooks:{Num(partition)}}}";
+
+    /// <summary>HASH schedule id → definition JSON. Schedules are few and keyed by their own id: they stay in one
+    /// slot (<c>{schedules}</c>), so pause, resume and delete are one transaction each.</summary>
     public RedisKey Schedules => $"{Prefix}:{{schedules}}";
 
     /// <summary>ZSET schedule id → next tick (ms); paused schedules are absent.</summary>
@@ -46,12 +72,6 @@ public sealed class RedisKeys(string prefix)
     /// <summary>HASH schedule id → the tick (ms) a node claimed and has not finished firing: a node that dies
     /// mid-firing leaves it here, so the next claimer fires the same tick (same idempotency key, one job).</summary>
     public RedisKey ScheduleTicks => $"{Prefix}:{{schedules}}:ticks";
-
-    /// <summary>Every job id (score 0, ordered by id = creation time): the job list and the safety sweep.</summary>
-    public RedisKey JobIndex => $"{Prefix}:{{jobs}}";
-
-    /// <summary>Unfinished job ids (score = creation time), swept by the lease reaper so that no job is left out of rotation.</summary>
-    public RedisKey Pending => $"{Prefix}:{{pending}}";
 
     /// <summary>Idempotency record for a client key; hashed so that any characters (braces too) are safe.</summary>
     public RedisKey Idempotency(string key) =>

@@ -19,7 +19,7 @@ public enum CommitOutcome { Committed, CommittedMerge, Finished, Stale, JobFinis
 
 /// <summary>The worker side of the engine: every call is one script in the job's slot (or one script on
 /// the rotation of active jobs). Calls made at the same time share round trips (StackExchange.Redis pipelines them).</summary>
-public sealed class ShardQueue(IConnectionMultiplexer redis, RedisKeys keys, IOptions<JobApiOptions> options)
+public sealed partial class ShardQueue(IConnectionMultiplexer redis, RedisKeys keys, IOptions<JobApiOptions> options)
 {
     private readonly JobApiOptions _options = options.Value;
     private long RetentionMs => (long)_options.Retention.TotalMilliseconds;
@@ -28,21 +28,14 @@ public sealed class ShardQueue(IConnectionMultiplexer redis, RedisKeys keys, IOp
     private string Channel => keys.EventsChannel.ToString();
     private IDatabase Db => redis.GetDatabase();
 
-    /// <summary>Rotates up to <paramref name="count"/> active jobs and returns them: higher priority bands first,
-    /// round robin between the jobs of a band, lower bands leading every 4th round (see rotate.lua).</summary>
-    public async Task<string[]> RotateAsync(int count)
-    {
-        var r = await Db.ScriptEvaluateAsync(LuaScripts.Rotate, [keys.Active, keys.ActiveBands, keys.ActiveRound], [count]);
-        return r.IsNull ? [] : (string[])r!;
-    }
-
     /// <summary>Takes a finished or vanished job out of rotation (whatever its priority band). Right after a
     /// rotation it sits near the head of its list, so LREM with count 1 finds it at once.</summary>
     public Task DropFromRotationAsync(string jobId)
     {
+        var partition = keys.PartitionOf(jobId);
         var batch = Db.CreateBatch();
-        var a = batch.ScriptEvaluateAsync(LuaScripts.Drop, [keys.Active, keys.ActiveBands], [jobId]);
-        var b = batch.SortedSetRemoveAsync(keys.Pending, jobId);
+        var a = batch.ScriptEvaluateAsync(LuaScripts.Drop, [keys.Active(partition), keys.ActiveBands(partition)], [jobId]);
+        var b = batch.SortedSetRemoveAsync(keys.Pending(partition), jobId);
         batch.Execute();
         return Task.WhenAll(a, b);
     }

@@ -36,7 +36,7 @@ public static class EngineSetup
             throw new StartupException($"Invalid configuration: {e.Message} {e.InnerException?.Message}");
         }
         var errors = new List<ValidationResult>();
-        foreach (var part in new object[] { options, options.Worker, options.Limits, options.EmbeddedRedis, options.Durability, options.Scheduler, options.Webhooks })
+        foreach (var part in new object[] { options, options.Worker, options.Limits, options.EmbeddedRedis, options.Durability, options.Scheduler, options.Webhooks, options.Queue })
             Validator.TryValidateObject(part, new ValidationContext(part), errors, validateAllProperties: true);
         if (errors.Count > 0)
             throw new StartupException("Invalid configuration: " + string.Join(" ", errors.Select(e => e.ErrorMessage)));
@@ -59,7 +59,7 @@ public static class EngineSetup
         }
         var redis = Connect(connectionString);
         builder.Services.AddSingleton<IConnectionMultiplexer>(redis);
-        builder.Services.AddSingleton(new RedisKeys(options.KeyPrefix));
+        builder.Services.AddSingleton(new RedisKeys(options.KeyPrefix, options.Queue.Partitions));
         builder.Services.AddSingleton<JobEvents>();
         builder.Services.AddSingleton<JobStore>();
         builder.Services.AddSingleton<ShardQueue>();

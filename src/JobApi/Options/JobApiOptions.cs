@@ -25,6 +25,7 @@ public sealed class JobApiOptions
     public DurabilityOptions Durability { get; set; } = new();
     public SchedulerOptions Scheduler { get; set; } = new();
     public WebhookOptions Webhooks { get; set; } = new();
+    public QueueOptions Queue { get; set; } = new();
 
     public bool RunsApi => Roles.Contains("Api", StringComparison.OrdinalIgnoreCase);
     public bool RunsWorker => Roles.Contains("Worker", StringComparison.OrdinalIgnoreCase);
@@ -124,4 +125,13 @@ public sealed class WebhookOptions
     /// <summary>Time limit of one delivery attempt.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00", ErrorMessage = "JobApi:Webhooks:Timeout must be between 100 ms and 5 minutes.")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+public sealed class QueueOptions
+{
+    /// <summary>Queue partitions (each its own rotation lists, job indexes and scheduler sets, in hash slots of their own). 1 suits a
+    /// single Redis; on Redis Cluster use a few per primary (e.g. 16) so no node is the hot spot. Every node of a
+    /// deployment must use the same value, and it must not change while jobs are unfinished.</summary>
+    [Range(1, 1024, ErrorMessage = "JobApi:Queue:Partitions must be between 1 and 1024.")]
+    public int Partitions { get; set; } = 1;
 }

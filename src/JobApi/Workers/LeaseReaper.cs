@@ -34,17 +34,30 @@ public sealed partial class LeaseReaper(IConnectionMultiplexer redis, RedisKeys 
         }
     }
 
-    /// <summary>One pass over the unfinished jobs. Returns how many were put back into rotation.</summary>
+    /// <summary>One pass over the unfinished jobs of every partition. Returns how many were put back into rotation.</summary>
     public async Task<int> SweepAsync()
     {
         var db = redis.GetDatabase();
+        // Redis's clock (on a cluster, any node's: their skew is far below the staleness threshold).
         var time = (RedisValue[])(await db.ExecuteAsync("TIME"))!;
         var nowMs = (long)time[0] * 1000 + (long)time[1] / 1000;
+        var requeued = 0;
+        for (var partition = 0; partition < keys.Partitions; partition++)
+        {
+            requeued += await SweepPartitionAsync(db, partition, nowMs);
+            await TrimIndexAsync(db, partition);
+        }
+        return requeued;
+    }
+
+    private async Task<int> SweepPartitionAsync(IDatabase db, int partition, long nowMs)
+    {
+        var pending = keys.Pending(partition);
         var staleAfter = (long)(_worker.LeaseTtl.TotalMilliseconds + 3 * _worker.IdlePoll.TotalMilliseconds);
         var requeued = 0;
         for (long start = 0; ; start += Page)
         {
-            var entries = await db.SortedSetRangeByRankWithScoresAsync(keys.Pending, start, start + Page - 1);
+            var entries = await db.SortedSetRangeByRankWithScoresAsync(pending, start, start + Page - 1);
             if (entries.Length == 0) break;
             var batch = db.CreateBatch();
             var reads = entries.Select(e => batch.HashGetAsync(keys.Job(e.Element!).Job, ["state", "seenAt", "priority"])).ToArray();
@@ -57,17 +70,18 @@ public sealed partial class LeaseReaper(IConnectionMultiplexer redis, RedisKeys 
                 {
                     // Gone (retention passed, or never created) or finished: nothing left to run.
                     if (!v[0].IsNull || nowMs - (long)entries[i].Score > 60_000)
-                        await db.SortedSetRemoveAsync(keys.Pending, id);
+                        await db.SortedSetRemoveAsync(pending, id);
                     continue;
                 }
                 // A waiting job is out of rotation on purpose: the scheduler queues it when it is due.
                 if (v[0] == JobStates.Waiting) continue;
                 var seen = v[1].IsNull ? (long)entries[i].Score : (long)(double)v[1];
                 var priority = v[2].IsNull ? 0 : (int)v[2];
-                if (nowMs - seen > staleAfter && await db.ListPositionAsync(keys.ActiveBand(priority), id) < 0)
+                var band = keys.ActiveBand(partition, priority);
+                if (nowMs - seen > staleAfter && await db.ListPositionAsync(band, id) < 0)
                 {
-                    await db.ListLeftPushAsync(keys.ActiveBand(priority), id);
-                    if (priority != 0) await db.SortedSetAddAsync(keys.ActiveBands, priority, priority);
+                    await db.ListLeftPushAsync(band, id);
+                    if (priority != 0) await db.SortedSetAddAsync(keys.ActiveBands(partition), priority, priority);
                     await db.PublishAsync(keys.NudgeChannel, id);
                     Log.Requeued(logger, id);
                     requeued++;
@@ -75,21 +89,21 @@ public sealed partial class LeaseReaper(IConnectionMultiplexer redis, RedisKeys 
             }
             if (entries.Length < Page) break;
         }
-        await TrimIndexAsync(db);
         return requeued;
     }
 
-    /// <summary>Drops the oldest index entries whose job has expired.</summary>
-    private async Task TrimIndexAsync(IDatabase db)
+    /// <summary>Drops the oldest index entries of the partition whose job has expired.</summary>
+    private async Task TrimIndexAsync(IDatabase db, int partition)
     {
-        var oldest = await db.SortedSetRangeByValueAsync(keys.JobIndex, default, default, Exclude.None, Order.Ascending, 0, 200);
+        var index = keys.JobIndex(partition);
+        var oldest = await db.SortedSetRangeByValueAsync(index, default, default, Exclude.None, Order.Ascending, 0, 200);
         var batch = db.CreateBatch();
         var exists = oldest.Select(id => batch.KeyExistsAsync(keys.Job(id!).Job)).ToArray();
         batch.Execute();
         var gone = new List<RedisValue>();
         for (var i = 0; i < oldest.Length; i++)
             if (!await exists[i]) gone.Add(oldest[i]);
-        if (gone.Count > 0) await db.SortedSetRemoveAsync(keys.JobIndex, gone.ToArray());
+        if (gone.Count > 0) await db.SortedSetRemoveAsync(index, gone.ToArray());
     }
 
     private static partial class Log

@@ -68,7 +68,8 @@ public sealed partial class ShardWorker(
         try
         {
             var jobs = await queue.RotateAsync(Math.Min(free, MaxJobsPerRound));
-            if (jobs.Length == 0) return false;
+            // Empty partitions: look at the next ones at once, wait only after every partition came back empty.
+            if (jobs.Length == 0) return queue.UnvisitedPartitionsLeft;
             // Share the free slots between the jobs of this round (round robin inside the round too).
             var share = new int[jobs.Length];
             for (var i = 0; i < free; i++) share[i % jobs.Length]++;

@@ -8,7 +8,7 @@ using StackExchange.Redis;
 namespace JobApi.Workers;
 
 /// <summary>
-/// Delivers job callbacks from the durable queue <c>{webhooks}</c> (a ZSET of next attempt times), on any number
+/// Delivers job callbacks from the durable queue <c>{webhooks:P}</c> (a ZSET of next attempt times per queue partition), on any number
 /// of nodes: entries are claimed (claim.lua), so one node works on a delivery at a time, and a node that dies
 /// mid-delivery leaves it to be claimed again after <c>JobApi:Scheduler:ClaimTimeout</c>. Delivery is at least
 /// once: a receiver may see a retry of a POST it already answered. Each attempt is recorded in the job status.
@@ -32,9 +32,9 @@ public sealed partial class WebhookDispatcher(
             _wake.Reset();
             try
             {
-                var (now, claimed) = await due.ClaimAsync(keys.Webhooks, 32);
+                var (now, claimed, full) = await due.ClaimJobsAsync(keys.Webhooks, 32);
                 await Task.WhenAll(claimed.Select(c => DeliverAsync(c.Member, now, stoppingToken)));
-                if (claimed.Count == 32) continue;
+                if (full) continue;
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
@@ -54,15 +54,16 @@ public sealed partial class WebhookDispatcher(
     private async Task DeliverAsync(string id, long now, CancellationToken stoppingToken)
     {
         var db = redis.GetDatabase();
+        var queue = keys.Webhooks(keys.PartitionOf(id));
         var status = await store.GetStatusAsync(id);
         if (status?.Webhook is not { } webhook || webhook.State is "delivered" or "failed")
         {
-            await db.SortedSetRemoveAsync(keys.Webhooks, id);
+            await db.SortedSetRemoveAsync(queue, id);
             return;
         }
         if (!status.IsFinal)
         {
-            await db.SortedSetAddAsync(keys.Webhooks, id, now + (long)JobStore.WebhookRecheck.TotalMilliseconds);
+            await db.SortedSetAddAsync(queue, id, now + (long)JobStore.WebhookRecheck.TotalMilliseconds);
             return;
         }
         var body = JsonSerializer.SerializeToUtf8Bytes(status, Json);
@@ -84,9 +85,9 @@ public sealed partial class WebhookDispatcher(
         var outcome = code is >= 200 and < 300 ? "delivered" : attempt >= _options.Webhooks.MaxAttempts ? "failed" : "retrying";
         var recorded = await db.RunAsync(LuaScripts.Webhook, keys.Job(id), [code?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", outcome]);
         if (outcome == "retrying" && !recorded.IsNull)
-            await db.SortedSetAddAsync(keys.Webhooks, id, now + BackoffMs(attempt));
+            await db.SortedSetAddAsync(queue, id, now + BackoffMs(attempt));
         else
-            await db.SortedSetRemoveAsync(keys.Webhooks, id);
+            await db.SortedSetRemoveAsync(queue, id);
         Log.Attempted(logger, id, attempt, code, outcome);
     }
 

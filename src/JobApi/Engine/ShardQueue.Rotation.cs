@@ -1,0 +1,67 @@
+using StackExchange.Redis;
+
+namespace JobApi.Engine;
+
+/// <summary>The rotation of active jobs over the queue partitions.</summary>
+public sealed partial class ShardQueue
+{
+    // Where the next rotation starts: a random partition per process, so workers do not all crowd one partition.
+    // Only the dispatch loop rotates, one call at a time.
+    private int _nextPartition = Random.Shared.Next(keys.Partitions);
+    private int _emptyPartitionsInRow;
+
+    /// <summary>Rotates up to <paramref name="count"/> active jobs and returns them: higher priority bands first,
+    /// round robin between the jobs of a band, lower bands leading every 4th round (see rotate.lua). With several
+    /// partitions it visits the next min(partitions, count) of them in one round trip (one rotate.lua each,
+    /// pipelined), going round, and merges their answers (see <see cref="Merge"/>).</summary>
+    public async Task<string[]> RotateAsync(int count)
+    {
+        var partitions = keys.Partitions;
+        var visit = Math.Clamp(count, 1, partitions);
+        var perPartition = (count + visit - 1) / visit;
+        var first = _nextPartition;
+        _nextPartition = (first + visit) % partitions;
+        var batch = Db.CreateBatch();
+        var calls = new Task<RedisResult>[visit];
+        for (var k = 0; k < visit; k++)
+        {
+            var p = (first + k) % partitions;
+            calls[k] = batch.ScriptEvaluateAsync(LuaScripts.Rotate, [keys.Active(p), keys.ActiveBands(p), keys.ActiveRound(p)], [perPartition]);
+        }
+        batch.Execute();
+        var rotated = new List<RotatedJob>();
+        for (var k = 0; k < visit; k++)
+        {
+            var r = await calls[k];
+            if (r.IsNull) continue;
+            var pairs = (RedisValue[])r!;
+            for (var i = 0; i + 1 < pairs.Length; i += 2)
+                rotated.Add(new RotatedJob((string)pairs[i]!, (int)pairs[i + 1], i / 2, k));
+        }
+        var jobs = Merge(rotated, count);
+        _emptyPartitionsInRow = jobs.Length == 0 ? _emptyPartitionsInRow + visit : 0;
+        return jobs;
+    }
+
+    /// <summary>True while the rotations that found nothing have not yet visited every partition since the last
+    /// one that found a job: the caller should look again at once instead of waiting.</summary>
+    public bool UnvisitedPartitionsLeft => _emptyPartitionsInRow < keys.Partitions;
+
+    /// <summary>One job of a partition's rotate answer: its band, its place in that answer, which visited partition.</summary>
+    internal readonly record struct RotatedJob(string Id, int Priority, int Depth, int Partition);
+
+    /// <summary>At most <paramref name="count"/> of the partitions' answers: each partition's first job always (it is
+    /// that partition's highest band, or the lower band whose fairness turn it is, so no partition starves),
+    /// then the others highest priority first. The order is place first (the leaders, then the second jobs, ...),
+    /// higher priority first within a place; with one partition that is rotate.lua's own order.</summary>
+    internal static string[] Merge(IReadOnlyList<RotatedJob> rotated, int count)
+    {
+        var leaders = rotated.Where(r => r.Depth == 0).Take(count).ToList();
+        var rest = rotated.Where(r => r.Depth > 0)
+            .OrderByDescending(r => r.Priority).ThenBy(r => r.Depth).ThenBy(r => r.Partition)
+            .Take(Math.Max(0, count - leaders.Count));
+        return [.. leaders.Concat(rest)
+            .OrderBy(r => r.Depth).ThenByDescending(r => r.Priority).ThenBy(r => r.Partition)
+            .Select(r => r.Id)];
+    }
+}
