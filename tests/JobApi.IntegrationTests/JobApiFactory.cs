@@ -7,14 +7,19 @@ namespace JobApi.IntegrationTests;
 
 /// <summary>The real service in-process (API and worker roles) against the shared test Redis, under a key
 /// prefix of its own so that test classes never see each other's jobs.</summary>
-public sealed class JobApiFactory(RedisServerFixture redis, IReadOnlyDictionary<string, string?>? settings = null)
+public sealed class JobApiFactory(string redisConnectionString, IReadOnlyDictionary<string, string?>? settings = null)
     : WebApplicationFactory<Program>
 {
+    public JobApiFactory(RedisServerFixture redis, IReadOnlyDictionary<string, string?>? settings = null)
+        : this(redis.ConnectionString, settings)
+    {
+    }
+
     public string KeyPrefix { get; } = "test-" + Guid.NewGuid().ToString("N")[..12];
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseSetting("ConnectionStrings:Redis", redis.ConnectionString);
+        builder.UseSetting("ConnectionStrings:Redis", redisConnectionString);
         builder.UseSetting("JobApi:KeyPrefix", KeyPrefix);
         builder.UseSetting("JobApi:Worker:Concurrency", "4");
         builder.UseSetting("JobApi:Worker:LeaseTtl", "00:00:03");
