@@ -20,6 +20,8 @@ USER app
 ENV ASPNETCORE_URLS=http://0.0.0.0:8080 \
     JobApi__EmbeddedRedis__DataDirectory=/app/data/redis
 EXPOSE 8080
+# Liveness, not readiness: a node whose Redis is briefly away is still healthy (it reconnects on its own);
+# readiness (/health/ready) is for load balancers and Kubernetes.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD curl -fsS http://127.0.0.1:8080/health/ready || exit 1
+  CMD curl -fsS http://127.0.0.1:8080/health/live || exit 1
 ENTRYPOINT ["dotnet", "JobApi.dll"]
