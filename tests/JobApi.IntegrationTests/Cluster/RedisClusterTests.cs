@@ -4,7 +4,8 @@ using Xunit.Abstractions;
 namespace JobApi.IntegrationTests.Cluster;
 
 /// <summary>The service end to end on a 3-primary, 3-replica Redis Cluster, with 16 queue partitions spread over
-/// the slots: every kind's oracle, cancel, idempotency, the merged job list, and a primary killed mid-job.</summary>
+/// the slots: every kind's oracle, cancel, idempotency, the merged job list, scheduling (priority bands, delays,
+/// dependencies, timeouts, deletion, schedules), and a primary killed mid-job.</summary>
 [Collection(RedisClusterCollection.Name)]
 [Trait("Category", "Cluster")]
 public sealed class RedisClusterTests(RedisClusterFixture cluster, ITestOutputHelper output) : IAsyncLifetime
@@ -34,6 +35,13 @@ public sealed class RedisClusterTests(RedisClusterFixture cluster, ITestOutputHe
 
     [Fact]
     public Task Job_list_on_a_cluster_merges_the_partitions_newest_first() => ScaleOutScenarios.ListMergesPartitionsNewestFirstAsync(Client);
+
+    [Fact]
+    public Task Priority_bands_delays_dependencies_timeouts_and_deletion_work_over_the_partitions_of_a_cluster() =>
+        ScaleOutScheduling.PriorityBandsDelaysDependenciesAndTimeoutsAsync(Client);
+
+    [Fact]
+    public Task A_schedule_on_a_cluster_fires_its_jobs() => ScaleOutScheduling.ScheduleFiresJobsAsync(Client);
 
     [Fact]
     public async Task Primary_killed_mid_job_is_replaced_by_its_replica_and_the_job_finishes_exactly()

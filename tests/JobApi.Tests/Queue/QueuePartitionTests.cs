@@ -39,9 +39,28 @@ public sealed class QueuePartitionTests
     public void Each_partition_key_has_a_hash_tag_of_its_own()
     {
         var keys = new RedisKeys("jobapi", 4);
-        var all = Enumerable.Range(0, 4).SelectMany(p => new[] { keys.Active(p), keys.JobIndex(p), keys.Pending(p) }).Select(k => k.ToString()).ToList();
+        var all = Enumerable.Range(0, 4)
+            .SelectMany(p => new[] { keys.Active(p), keys.JobIndex(p), keys.Pending(p), keys.Due(p), keys.Timeouts(p), keys.Webhooks(p) })
+            .Select(k => k.ToString()).ToList();
         Assert.Equal("jobapi:{active:3}", keys.Active(3).ToString());
-        var tags = all.Select(k => k[(k.IndexOf('{') + 1)..k.IndexOf('}')]).ToList();
+        var tags = all.Select(Tag).ToList();
         Assert.Equal(tags.Count, tags.Distinct().Count());
     }
+
+    [Fact]
+    public void Every_priority_band_key_of_a_partition_is_in_that_partitions_slot()
+    {
+        var keys = new RedisKeys("jobapi", 4);
+        for (var p = 0; p < 4; p++)
+        {
+            var tag = Tag(keys.Active(p).ToString());
+            Assert.Equal(keys.Active(p), keys.ActiveBand(p, 0));
+            foreach (var key in new[] { keys.ActiveBand(p, 7), keys.ActiveBand(p, -1000), keys.ActiveBands(p), keys.ActiveRound(p) })
+                Assert.Equal(tag, Tag(key.ToString()));
+            // rotate.lua and drop.lua spell a band's list as KEYS[1] .. ':p' .. priority.
+            Assert.Equal(keys.Active(p).ToString() + ":p7", keys.ActiveBand(p, 7).ToString());
+        }
+    }
+
+    private static string Tag(string key) => key[(key.IndexOf('{') + 1)..key.IndexOf('}')];
 }
