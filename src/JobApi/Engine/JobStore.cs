@@ -7,7 +7,7 @@ using StackExchange.Redis;
 namespace JobApi.Engine;
 
 /// <summary>The API side of the engine: submit, read, cancel. Workers use <see cref="ShardQueue"/>.</summary>
-public sealed partial class JobStore(IConnectionMultiplexer redis, RedisKeys keys, JobEvents events, IOptions<JobApiOptions> options)
+public sealed partial class JobStore(IConnectionMultiplexer redis, RedisKeys keys, JobEvents events, TenantQuota quota, IOptions<JobApiOptions> options)
 {
     private readonly JobApiOptions _options = options.Value;
     private IDatabase Db => redis.GetDatabase();
@@ -19,6 +19,17 @@ public sealed partial class JobStore(IConnectionMultiplexer redis, RedisKeys key
     }
 
     private Task<JobStatus?> ReadStatusAsync(IDatabaseAsync db, string id) => ReadStatusAsync(db, id, keys);
+
+    /// <summary>True when the job exists and belongs to another tenant than <paramref name="tenant"/> (jobs from
+    /// before tenants existed belong to <c>default</c>). Every <c>/v1/jobs/{id}</c> endpoint answers such a job
+    /// as unknown (see <c>TenantJobGuard</c>).</summary>
+    public async Task<bool> BelongsToAnotherTenantAsync(string id, string tenant)
+    {
+        if (!JobId.IsWellFormed(id)) return false;
+        var v = await Db.HashGetAsync(keys.Job(id).Job, ["state", "tenant"]);
+        if (v[0].IsNull) return false;
+        return !string.Equals(v[1].IsNull ? Tenants.Default : (string)v[1]!, tenant, StringComparison.Ordinal);
+    }
 
     internal static async Task<JobStatus?> ReadStatusAsync(IDatabaseAsync db, string id, RedisKeys keys)
     {
@@ -91,8 +102,9 @@ public sealed partial class JobStore(IConnectionMultiplexer redis, RedisKeys key
         return result.IsNull ? null : await GetStatusAsync(id);
     }
 
-    /// <summary>Jobs newest first (ids sort by creation time), optionally filtered; the cursor is the last id returned.</summary>
-    public async Task<JobPage> ListAsync(string? state, string? kind, string? cursor, int limit)
+    /// <summary>The tenant's jobs newest first (ids sort by creation time), optionally filtered; the cursor is the last id returned.
+    /// Ids of expired jobs are skipped here and trimmed from the index by the sweep.</summary>
+    public async Task<JobPage> ListAsync(string tenant, string? state, string? kind, string? cursor, int limit)
     {
         var db = Db;
         var items = new List<JobStatus>(limit);
@@ -102,7 +114,7 @@ public sealed partial class JobStore(IConnectionMultiplexer redis, RedisKeys key
         // Filters may skip entries; read a bounded number of index pages so one request stays cheap.
         for (var page = 0; page < 20; page++)
         {
-            var ids = await db.SortedSetRangeByValueAsync(keys.JobIndex, default, upper, upper.IsNull ? Exclude.None : Exclude.Stop, Order.Descending, 0, pageSize);
+            var ids = await db.SortedSetRangeByValueAsync(keys.Tenant(tenant).Jobs, default, upper, upper.IsNull ? Exclude.None : Exclude.Stop, Order.Descending, 0, pageSize);
             var batch = db.CreateBatch();
             var reads = ids.Select(i => ReadStatusAsync(batch, (string)i!)).ToArray();
             batch.Execute();
@@ -121,9 +133,10 @@ public sealed partial class JobStore(IConnectionMultiplexer redis, RedisKeys key
     }
 }
 
-public sealed record SubmitOutcome(JobStatus? Status, bool Created)
+public sealed record SubmitOutcome(JobStatus? Status, bool Created, QuotaRefusal? Quota = null)
 {
     public static readonly SubmitOutcome IdempotencyConflict = new(null, false);
+    public static SubmitOutcome OverQuota(QuotaRefusal refusal) => new(null, false, refusal);
 }
 
 /// <summary>A result as stored: the JSON of its fields but <c>items</c>, and for results with items their

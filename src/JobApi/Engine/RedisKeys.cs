@@ -53,9 +53,16 @@ public sealed class RedisKeys(string prefix)
     /// <summary>Unfinished job ids (score = creation time), swept by the lease reaper so that no job is left out of rotation.</summary>
     public RedisKey Pending => $"{Prefix}:{{pending}}";
 
-    /// <summary>Idempotency record for a client key; hashed so that any characters (braces too) are safe.</summary>
-    public RedisKey Idempotency(string key) =>
-        $"{Prefix}:{{idem:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))}}}";
+    /// <summary>Idempotency record for a tenant's client key; hashed so that any characters (braces too) are safe,
+    /// and per tenant so that two tenants using the same key never meet.</summary>
+    public RedisKey Idempotency(string tenant, string key) =>
+        $"{Prefix}:{{idem:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(tenant + "\n" + key)))}}}";
+
+    /// <summary>SET of tenants that have a job index (the sweep trims each index).</summary>
+    public RedisKey TenantSet => $"{Prefix}:{{tenants}}";
+
+    /// <summary>The keys of one tenant (tenant names are validated: letters, digits, '_', '-', '.').</summary>
+    public TenantKeys Tenant(string tenant) => new(Prefix, tenant);
 
     /// <summary>The keys of one uploaded input; they share the hash tag <c>{input:ID}</c>.</summary>
     public InputKeys Input(string inputId) => new(Prefix, inputId);
@@ -65,6 +72,19 @@ public sealed class RedisKeys(string prefix)
 
     /// <summary>Published when a job reaches a final state (message: job id).</summary>
     public RedisChannel EventsChannel => RedisChannel.Literal($"{Prefix}:events");
+}
+
+/// <summary>The keys of one tenant, all in the tenant's own slot (hash tag <c>{tenant:T}</c>).</summary>
+public readonly struct TenantKeys(string prefix, string tenant)
+{
+    private readonly string _base = $"{prefix}:{{tenant:{tenant}}}:";
+
+    /// <summary>ZSET job id (score 0, ids sort by creation time): the tenant's job list.</summary>
+    public RedisKey Jobs => _base + "jobs";
+    /// <summary>HASH jobs / shards / bytes: what the tenant's unfinished jobs hold (quota counters).</summary>
+    public RedisKey Usage => _base + "usage";
+    /// <summary>HASH job id → <c>shards|bytes</c>: the unfinished jobs counted in <see cref="Usage"/>.</summary>
+    public RedisKey Open => _base + "open";
 }
 
 /// <summary>The keys of one job. The string forms are also passed to scripts as KEYS.</summary>

@@ -36,8 +36,11 @@ public static class EngineSetup
             throw new StartupException($"Invalid configuration: {e.Message} {e.InnerException?.Message}");
         }
         var errors = new List<ValidationResult>();
-        foreach (var part in new object[] { options, options.Worker, options.Limits, options.EmbeddedRedis, options.Durability, options.Scheduler, options.Webhooks })
+        foreach (var part in new object[] { options, options.Worker, options.Limits, options.EmbeddedRedis, options.Durability, options.Scheduler, options.Webhooks, options.Auth, options.Auth.Jwt }
+                     .Concat(options.Auth.ApiKeys))
             Validator.TryValidateObject(part, new ValidationContext(part), errors, validateAllProperties: true);
+        if (options.Auth.ApiKeys.GroupBy(k => k.KeyHash.ToLowerInvariant()).Any(g => g.Count() > 1))
+            errors.Add(new ValidationResult("JobApi:Auth:ApiKeys lists the same KeyHash twice; each key belongs to one tenant."));
         if (errors.Count > 0)
             throw new StartupException("Invalid configuration: " + string.Join(" ", errors.Select(e => e.ErrorMessage)));
         return options;
@@ -61,6 +64,8 @@ public static class EngineSetup
         builder.Services.AddSingleton<IConnectionMultiplexer>(redis);
         builder.Services.AddSingleton(new RedisKeys(options.KeyPrefix));
         builder.Services.AddSingleton<JobEvents>();
+        builder.Services.AddSingleton<TenantQuota>();
+        builder.Services.AddSingleton<RedisMemoryGuard>();
         builder.Services.AddSingleton<JobStore>();
         builder.Services.AddSingleton<ShardQueue>();
         builder.Services.AddSingleton<IInputStore, RedisInputStore>();
@@ -102,6 +107,13 @@ public static class EngineSetup
             var redis = ConnectionMultiplexer.Connect(config);
             config.AbortOnConnectFail = false; // from now on, reconnect on its own
             return redis;
+        }
+        catch (RedisConnectionException e) when (e.FailureType == ConnectionFailureType.AuthenticationFailure)
+        {
+            // Never echo the connection string: it may hold a password.
+            throw new StartupException(
+                $"Redis at '{string.Join(",", config.EndPoints)}' refused the credentials (user={config.User ?? "default"}). " +
+                "Fix user= and password= in ConnectionStrings:Redis (docs/SECURITY.md has the ACL line the service needs).");
         }
         catch (RedisConnectionException e)
         {

@@ -75,21 +75,23 @@ public sealed partial class LeaseReaper(IConnectionMultiplexer redis, RedisKeys 
             }
             if (entries.Length < Page) break;
         }
-        await TrimIndexAsync(db);
+        await TrimIndexAsync(db, keys.JobIndex);
+        await foreach (var tenant in db.SetScanAsync(keys.TenantSet, pageSize: 500))
+            await TrimIndexAsync(db, keys.Tenant(tenant!).Jobs);
         return requeued;
     }
 
-    /// <summary>Drops the oldest index entries whose job has expired.</summary>
-    private async Task TrimIndexAsync(IDatabase db)
+    /// <summary>Drops the oldest index entries (the global job index or a tenant's job list) whose job has expired.</summary>
+    private async Task TrimIndexAsync(IDatabase db, RedisKey index)
     {
-        var oldest = await db.SortedSetRangeByValueAsync(keys.JobIndex, default, default, Exclude.None, Order.Ascending, 0, 200);
+        var oldest = await db.SortedSetRangeByValueAsync(index, default, default, Exclude.None, Order.Ascending, 0, 200);
         var batch = db.CreateBatch();
         var exists = oldest.Select(id => batch.KeyExistsAsync(keys.Job(id!).Job)).ToArray();
         batch.Execute();
         var gone = new List<RedisValue>();
         for (var i = 0; i < oldest.Length; i++)
             if (!await exists[i]) gone.Add(oldest[i]);
-        if (gone.Count > 0) await db.SortedSetRemoveAsync(keys.JobIndex, gone.ToArray());
+        if (gone.Count > 0) await db.SortedSetRemoveAsync(index, gone.ToArray());
     }
 
     private static partial class Log
