@@ -90,6 +90,7 @@ public sealed class BodySizeLimit(RequestDelegate next, IOptions<JobApiOptions> 
         if (!isUpload && context.Request.ContentLength > max)
         {
             context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            context.Response.Headers.Connection = "close"; // the unread body is not drained: the connection ends with the answer
             await problems.WriteAsync(new ProblemDetailsContext
             {
                 HttpContext = context,
