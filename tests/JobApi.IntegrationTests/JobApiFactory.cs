@@ -10,7 +10,7 @@ namespace JobApi.IntegrationTests;
 public sealed class JobApiFactory(RedisServerFixture redis, IReadOnlyDictionary<string, string?>? settings = null)
     : WebApplicationFactory<Program>
 {
-    public string KeyPrefix { get; } = "test-" + Guid.NewGuid().ToString("N")[..12];
+    public string KeyPrefix { get; init; } = "test-" + Guid.NewGuid().ToString("N")[..12];
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

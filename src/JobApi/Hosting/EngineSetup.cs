@@ -88,6 +88,18 @@ public static class EngineSetup
         return builder;
     }
 
+    /// <summary>So that the service works as a Redis ACL user restricted to its key prefix and channels (docs/redis-acl.txt),
+    /// the client's own extras outside them are off unless the connection string asks for them: the tie-breaker key and the
+    /// configuration-change channel (for multi-primary setups the service does not use), and CONFIG GET (optional probing;
+    /// an ACL user should not be able to read the server's configuration, which can hold passwords).</summary>
+    private static void RestrictToServiceKeys(ConfigurationOptions config, string connectionString)
+    {
+        bool Mentions(string option) => connectionString.Contains(option, StringComparison.OrdinalIgnoreCase);
+        if (!Mentions("tiebreaker=")) config.TieBreaker = "";
+        if (!Mentions("configChannel=")) config.ConfigurationChannel = "";
+        if (!Mentions("$")) config.CommandMap = CommandMap.Create(new HashSet<string> { "CONFIG" }, available: false);
+    }
+
     private static ConnectionMultiplexer Connect(string connectionString)
     {
         ConfigurationOptions config;
@@ -99,6 +111,7 @@ public static class EngineSetup
         {
             throw new StartupException($"ConnectionStrings:Redis is not a valid StackExchange.Redis configuration string: {e.Message}");
         }
+        RestrictToServiceKeys(config, connectionString);
         config.AbortOnConnectFail = true;
         config.ConnectTimeout = Math.Max(config.ConnectTimeout, 5000);
         config.ClientName ??= "jobapi";
