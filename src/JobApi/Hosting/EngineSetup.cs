@@ -100,6 +100,19 @@ public static class EngineSetup
         if (!Mentions("$")) config.CommandMap = CommandMap.Create(new HashSet<string> { "CONFIG" }, available: false);
     }
 
+    /// <summary>A refused AUTH can leave a connection working as Redis's <c>default</c> user (where that user is open),
+    /// which would silently run the service with more rights than its ACL user: the user is checked after connecting.</summary>
+    private static void CheckUser(ConnectionMultiplexer redis, ConfigurationOptions config)
+    {
+        if (string.IsNullOrEmpty(config.User)) return;
+        var whoami = (string?)redis.GetDatabase().Execute("ACL", "WHOAMI");
+        if (whoami == config.User) return;
+        redis.Dispose();
+        throw new StartupException(
+            $"Redis at '{string.Join(",", config.EndPoints)}' refused the credentials (user={config.User}; the connection is user '{whoami}'). " +
+            "Fix user= and password= in ConnectionStrings:Redis (docs/SECURITY.md has the ACL line the service needs).");
+    }
+
     private static ConnectionMultiplexer Connect(string connectionString)
     {
         ConfigurationOptions config;
@@ -119,6 +132,7 @@ public static class EngineSetup
         {
             var redis = ConnectionMultiplexer.Connect(config);
             config.AbortOnConnectFail = false; // from now on, reconnect on its own
+            CheckUser(redis, config);
             return redis;
         }
         catch (RedisConnectionException e) when (e.FailureType == ConnectionFailureType.AuthenticationFailure)
