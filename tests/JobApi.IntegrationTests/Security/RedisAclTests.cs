@@ -20,6 +20,7 @@ public sealed class RedisAclTests(RedisServerFixture redis) : IAsyncLifetime
     public static string[] AclArguments(string user, string password, string prefix)
     {
         var line = File.ReadAllLines(Path.Combine(RepositoryRoot(), "docs", "redis-acl.txt")).Single(l => l.StartsWith("ACL SETUSER", StringComparison.Ordinal));
+        Assert.Contains(line, File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "SECURITY.md")));
         return line.Split(" ", StringSplitOptions.RemoveEmptyEntries).Skip(3)
             .Select(a => a switch
             {
