@@ -15,7 +15,7 @@ public sealed class JobApiFactory(string redisConnectionString, IReadOnlyDiction
     {
     }
 
-    public string KeyPrefix { get; } = "test-" + Guid.NewGuid().ToString("N")[..12];
+    public string KeyPrefix { get; init; } = "test-" + Guid.NewGuid().ToString("N")[..12];
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

@@ -9,13 +9,13 @@ namespace JobApi.Api;
 /// <summary>Results of succeeded jobs: whole, paged (for results with an <c>items</c> array) or streamed.</summary>
 [ApiController]
 [Route("v1/jobs/{id}/result")]
-public sealed class JobResultsController(JobStore store) : ControllerBase
+public sealed class JobResultsController(JobStore store, Microsoft.Extensions.Options.IOptions<JobApi.Options.JobApiOptions> options) : ControllerBase
 {
     public const int DefaultLimit = 1_000;
     public const int MaxLimit = 100_000;
     private const int DownloadPage = 10_000;
 
-    /// <summary>The result of a succeeded job. <c>waitSeconds</c> (0..60) holds the request until the job ends.
+    /// <summary>The result of a succeeded job. <c>waitSeconds</c> (0..60, <c>JobApi:Limits:MaxWaitSeconds</c>) holds the request until the job ends.
     /// A result with an <c>items</c> array is paged: <c>items</c> holds at most <c>limit</c> (default 1,000,
     /// max 100,000) items from <c>offset</c> (default 0), and <c>total</c> counts them all.</summary>
     [HttpGet]
@@ -26,7 +26,9 @@ public sealed class JobResultsController(JobStore store) : ControllerBase
     public async Task<ActionResult<JobResult>> Get(string id, [FromQuery] int waitSeconds = 0,
         [FromQuery] long offset = 0, [FromQuery] int limit = DefaultLimit)
     {
-        if (waitSeconds is < 0 or > 60) ModelState.AddModelError(nameof(waitSeconds), "waitSeconds must be between 0 and 60.");
+        var maxWait = options.Value.Limits.MaxWaitSeconds;
+        if (waitSeconds < 0 || waitSeconds > maxWait)
+            ModelState.AddModelError(nameof(waitSeconds), $"waitSeconds must be between 0 and {maxWait} (JobApi:Limits:MaxWaitSeconds).");
         if (offset < 0) ModelState.AddModelError(nameof(offset), "offset must be 0 or more.");
         if (limit is < 1 or > MaxLimit) ModelState.AddModelError(nameof(limit), $"limit must be between 1 and {MaxLimit}.");
         if (!ModelState.IsValid) return ValidationProblem(ModelState);

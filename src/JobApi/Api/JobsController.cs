@@ -3,6 +3,7 @@ using FluentValidation.AspNetCore;
 using JobApi.Engine;
 using JobApi.JobKinds;
 using JobApi.Options;
+using JobApi.Security;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
@@ -11,7 +12,8 @@ namespace JobApi.Api;
 /// <summary>Jobs: submit, watch, read results, cancel.</summary>
 [ApiController]
 [Route("v1/jobs")]
-public sealed class JobsController(JobStore store, JobKindRegistry kinds, IValidator<SubmitRequest> validator, IOptions<JobApiOptions> options)
+public sealed class JobsController(
+    JobStore store, JobKindRegistry kinds, IValidator<SubmitRequest> validator, RedisMemoryGuard memory, IOptions<JobApiOptions> options)
     : ControllerBase
 {
     private const int MaxIdempotencyKeyLength = 200;
@@ -24,6 +26,7 @@ public sealed class JobsController(JobStore store, JobKindRegistry kinds, IValid
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status413PayloadTooLarge, "application/problem+json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status415UnsupportedMediaType, "application/problem+json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status422UnprocessableEntity, "application/problem+json")]
+    [ProducesResponseType<ProblemDetails>(StatusCodes.Status429TooManyRequests, "application/problem+json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status503ServiceUnavailable, "application/problem+json")]
     public async Task<ActionResult<JobStatus>> Submit(
         [FromBody] SubmitRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey)
@@ -43,8 +46,11 @@ public sealed class JobsController(JobStore store, JobKindRegistry kinds, IValid
             return ValidationProblem(ModelState);
         }
 
-        var outcome = await store.SubmitAsync(request.Kind!, request.Input, request.Shards,
+        if (await memory.OverLimitAsync() is var (used, max))
+            return Refused(Problems.MemoryFull(used, max, options.Value.Limits.RedisMemoryFraction));
+        var outcome = await store.SubmitAsync(HttpContext.Tenant(), request.Kind!, request.Input, request.Shards,
             request.MaxAttempts ?? SubmitRequestValidator.DefaultMaxAttempts, plan, idempotencyKey, request.ToOptions());
+        if (outcome.Quota is not null) return Refused(Problems.OverQuota(outcome.Quota));
         if (outcome.Status is null)
         {
             return Problem(type: Problems.IdempotencyMismatch, title: "Idempotency-Key reused with a different body",
@@ -53,6 +59,12 @@ public sealed class JobsController(JobStore store, JobKindRegistry kinds, IValid
         }
         if (!outcome.Created) Response.Headers["Idempotent-Replayed"] = "true";
         return Accepted($"/v1/jobs/{outcome.Status.Id}", outcome.Status);
+    }
+
+    private ObjectResult Refused(ProblemDetails problem)
+    {
+        Response.Headers.RetryAfter = Problems.QuotaRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new ObjectResult(problem) { StatusCode = problem.Status, ContentTypes = { "application/problem+json" } };
     }
 
     /// <summary>The job's status: state, shard counts, progress.</summary>
@@ -101,7 +113,7 @@ public sealed class JobsController(JobStore store, JobKindRegistry kinds, IValid
         };
     }
 
-    /// <summary>Jobs, newest first, filtered by state and kind, paged with <c>nextCursor</c>.</summary>
+    /// <summary>The caller's tenant's jobs, newest first, filtered by state and kind, paged with <c>nextCursor</c>.</summary>
     [HttpGet]
     [ProducesResponseType<JobPage>(StatusCodes.Status200OK, "application/json")]
     [ProducesResponseType<ValidationProblemDetails>(StatusCodes.Status400BadRequest, "application/problem+json")]
@@ -114,6 +126,6 @@ public sealed class JobsController(JobStore store, JobKindRegistry kinds, IValid
         if (cursor is not null && !JobId.IsWellFormed(cursor)) ModelState.AddModelError(nameof(cursor), "cursor must be a value returned as nextCursor.");
         if (limit is < 1 or > 1000) ModelState.AddModelError(nameof(limit), "limit must be between 1 and 1000.");
         if (!ModelState.IsValid) return ValidationProblem(ModelState);
-        return await store.ListAsync(state, kind, cursor, limit);
+        return await store.ListAsync(HttpContext.Tenant(), state, kind, cursor, limit);
     }
 }

@@ -32,9 +32,41 @@ public static class Problems
         Detail = $"There is no schedule '{id}'.",
     };
 
+    public const string Unauthorized = "urn:jobapi:problem:unauthorized";
+    public const string RateLimited = "urn:jobapi:problem:rate-limited";
+    public const string QuotaExceeded = "urn:jobapi:problem:quota-exceeded";
+    public const string RedisMemory = "urn:jobapi:problem:redis-memory-full";
+
+    /// <summary>Seconds a client should wait before retrying a submit refused by a quota or the memory guard.</summary>
+    public const int QuotaRetryAfterSeconds = 5;
+
     public static ProblemDetails JobNotFound(string id) => new()
     {
         Type = NotFound, Title = "Job not found", Status = StatusCodes.Status404NotFound,
         Detail = $"There is no job '{id}' (it may have expired after its retention).",
     };
+
+    public static ProblemDetails OverQuota(Engine.QuotaRefusal refusal)
+    {
+        var problem = new ProblemDetails
+        {
+            Type = QuotaExceeded, Title = "Tenant quota exceeded", Status = StatusCodes.Status429TooManyRequests,
+            Detail = $"This job would take the tenant over {refusal.Limit} ({refusal.Used} used, cap {refusal.Max}); retry once running jobs finish.",
+        };
+        problem.Extensions["limit"] = refusal.Limit;
+        problem.Extensions["used"] = refusal.Used;
+        problem.Extensions["max"] = refusal.Max;
+        return problem;
+    }
+
+    public static ProblemDetails MemoryFull(long used, long max, double fraction)
+    {
+        var problem = new ProblemDetails
+        {
+            Type = RedisMemory, Title = "Job store is nearly full", Status = StatusCodes.Status503ServiceUnavailable,
+            Detail = $"Redis uses {used} of {max} bytes, over JobApi:Limits:RedisMemoryFraction ({fraction}); new jobs are refused until running ones finish or expire.",
+        };
+        problem.Extensions["limit"] = "JobApi:Limits:RedisMemoryFraction";
+        return problem;
+    }
 }

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using FluentValidation;
 using JobApi.Engine;
@@ -66,7 +67,13 @@ public sealed class SubmitRequestValidator : AbstractValidator<SubmitRequest>
             .WithMessage(r => $"Unknown kind '{r.Kind}'. Known kinds: {string.Join(", ", kinds.All.Select(k => k.Name))}.");
         RuleFor(r => r.Input).Must(i => i.ValueKind == JsonValueKind.Object).WithMessage("input must be a JSON object.");
         RuleFor(r => r.Shards).InclusiveBetween(1, maxShards).When(r => r.Shards is not null)
-            .WithMessage($"shards must be between 1 and {maxShards}.");
+            .WithMessage($"shards must be between 1 and {maxShards} (JobApi:Limits:MaxShards).");
+        var maxString = options.Value.Limits.MaxStringLength;
+        RuleFor(r => r.Input).Custom((input, context) =>
+        {
+            if (JsonLimits.FindLongString(input, maxString, "input") is { } path)
+                context.AddFailure(path, $"{path} has a string longer than {maxString} characters (JobApi:Limits:MaxStringLength).");
+        });
         RuleFor(r => r.MaxAttempts).InclusiveBetween(1, 20).When(r => r.MaxAttempts is not null)
             .WithMessage("maxAttempts must be between 1 and 20.");
         RuleFor(r => r.Priority).InclusiveBetween(-1000, 1000).When(r => r.Priority is not null)
@@ -93,5 +100,64 @@ public sealed class SubmitRequestValidator : AbstractValidator<SubmitRequest>
             for (var i = 0; i < ids.Count; i++)
                 if (states[i] is null) context.AddFailure("dependsOn", $"dependsOn[{i}]: there is no job '{ids[i]}'.");
         }).When(r => r.DependsOn is { Count: > 0 });
+    }
+}
+
+/// <summary>Walks a JSON value for the longest-string limit (values and property names) without copying strings.</summary>
+public static class JsonLimits
+{
+    /// <summary>The path of the first string longer than <paramref name="max"/> characters, or null.</summary>
+    public static string? FindLongString(JsonElement element, int max, string path)
+    {
+        var trail = new Stack<string>();
+        if (!Find(element, max, trail)) return null;
+        return path + string.Concat(trail);
+    }
+
+    private static bool Find(JsonElement element, int max, Stack<string> trail)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                return TooLong(element, max);
+            case JsonValueKind.Object:
+                foreach (var p in element.EnumerateObject())
+                {
+                    // Measured as raw UTF-8 bytes: decoding a name would throw on invalid UTF-8, which the kind reports.
+                    if (System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(p).Length > max) return true;
+                    if (!Find(p.Value, max, trail)) continue;
+                    trail.Push("." + Encoding.UTF8.GetString(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(p)));
+                    return true;
+                }
+                return false;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (Find(item, max, trail))
+                    {
+                        trail.Push($"[{i}]");
+                        return true;
+                    }
+                    i++;
+                }
+                return false;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>The raw UTF-8 (with quotes and escapes) is never shorter than the text, so only long ones are decoded.</summary>
+    private static bool TooLong(JsonElement element, int max)
+    {
+        if (System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element).Length - 2 <= max) return false;
+        try
+        {
+            return element.GetString()!.Length > max;
+        }
+        catch (InvalidOperationException)
+        {
+            return false; // invalid UTF-8: the kind's strict reading reports it as a 400
+        }
     }
 }

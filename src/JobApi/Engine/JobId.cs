@@ -29,4 +29,12 @@ public static class JobId
     /// <summary>True for strings that can be job ids; anything else is an unknown job without a Redis call.</summary>
     public static bool IsWellFormed(string? id) =>
         id is { Length: 26 } && id.AsSpan().IndexOfAnyExcept(Alphabet) < 0;
+
+    /// <summary>The creation time (Unix ms) a well-formed id carries in its first 10 characters.</summary>
+    public static long TimestampMs(string id)
+    {
+        long ms = 0;
+        for (var i = 0; i < 10; i++) ms = ms << 5 | (long)Alphabet.IndexOf(id[i]);
+        return ms;
+    }
 }

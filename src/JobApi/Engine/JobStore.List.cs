@@ -2,14 +2,15 @@ using StackExchange.Redis;
 
 namespace JobApi.Engine;
 
-/// <summary>The job list: the partitions' indexes merged newest first.</summary>
+/// <summary>The job list: the tenant's own index (one key in the tenant's slot, so it is one read on a cluster too).</summary>
 public sealed partial class JobStore
 {
-    /// <summary>Jobs newest first (ids sort by creation time), optionally filtered; the cursor is the last id returned.
-    /// Each page merges the partitions' indexes: the newest ids below the cursor from each, in one round trip.</summary>
-    public async Task<JobPage> ListAsync(string? state, string? kind, string? cursor, int limit)
+    /// <summary>The tenant's jobs newest first (ids sort by creation time), optionally filtered; the cursor is the last id returned.
+    /// Ids of expired jobs are skipped here and trimmed from the index by the sweep.</summary>
+    public async Task<JobPage> ListAsync(string tenant, string? state, string? kind, string? cursor, int limit)
     {
         var db = Db;
+        var index = keys.Tenant(tenant).Jobs;
         var items = new List<JobStatus>(limit);
         RedisValue upper = cursor is null ? default : cursor;
         var pageSize = limit * 2;
@@ -17,13 +18,13 @@ public sealed partial class JobStore
         // Filters may skip entries; read a bounded number of index pages so one request stays cheap.
         for (var page = 0; page < 20; page++)
         {
-            var ids = await NewestIdsAsync(db, upper, pageSize);
+            var ids = await db.SortedSetRangeByValueAsync(index, default, upper, upper.IsNull ? Exclude.None : Exclude.Stop, Order.Descending, 0, pageSize);
             var batch = db.CreateBatch();
-            var reads = ids.Select(i => ReadStatusAsync(batch, i)).ToArray();
+            var reads = ids.Select(i => ReadStatusAsync(batch, (string)i!)).ToArray();
             batch.Execute();
             for (var i = 0; i < ids.Length; i++)
             {
-                lastScanned = ids[i];
+                lastScanned = ids[i]!;
                 var status = await reads[i];
                 if (status is null || (state is not null && status.State != state) || (kind is not null && status.Kind != kind)) continue;
                 items.Add(status);
@@ -33,22 +34,5 @@ public sealed partial class JobStore
             upper = lastScanned;
         }
         return new JobPage(items, lastScanned);
-    }
-
-    /// <summary>The <paramref name="count"/> greatest ids below <paramref name="upper"/> (all ids when it is null) over
-    /// every partition's index, greatest first.</summary>
-    private async Task<string[]> NewestIdsAsync(IDatabase db, RedisValue upper, int count)
-    {
-        var exclude = upper.IsNull ? Exclude.None : Exclude.Stop;
-        if (keys.Partitions == 1)
-            return (await db.SortedSetRangeByValueAsync(keys.JobIndex(0), default, upper, exclude, Order.Descending, 0, count)).Select(v => (string)v!).ToArray();
-        var batch = db.CreateBatch();
-        var pages = Enumerable.Range(0, keys.Partitions)
-            .Select(p => batch.SortedSetRangeByValueAsync(keys.JobIndex(p), default, upper, exclude, Order.Descending, 0, count)).ToArray();
-        batch.Execute();
-        var all = (await Task.WhenAll(pages)).SelectMany(p => p).Select(v => (string)v!).ToList();
-        all.Sort(StringComparer.Ordinal);
-        all.Reverse();
-        return [.. all.Take(count)];
     }
 }

@@ -11,26 +11,30 @@ public sealed partial class JobStore
     /// <summary>A new webhook is first looked at this long after the submit (the job's final event normally wakes it sooner).</summary>
     internal static readonly TimeSpan WebhookRecheck = TimeSpan.FromSeconds(30);
 
-    /// <summary>Creates the job (or finds the one an earlier request with the same idempotency key created).
-    /// Returns null status with <c>IdempotencyConflict</c> when the key was used with another body.</summary>
-    public async Task<SubmitOutcome> SubmitAsync(string kind, JsonElement input, int? shards, int maxAttempts, JobPlan plan, string? idempotencyKey,
+    /// <summary>Creates the job for the tenant (or finds the one an earlier request of the same tenant with the
+    /// same idempotency key created). Refuses with <c>IdempotencyConflict</c> when the key was used with another
+    /// body, and with <c>Quota</c> when a per-tenant cap would be exceeded.</summary>
+    public async Task<SubmitOutcome> SubmitAsync(string tenant, string kind, JsonElement input, int? shards, int maxAttempts, JobPlan plan, string? idempotencyKey,
         SubmitOptions? extras = null)
     {
         extras ??= SubmitOptions.None;
         var bodyHash = BodyHash(kind, input, shards, maxAttempts, extras);
         var id = JobId.New();
+        // One payload for all shards (common for uniform work such as noop) is stored once, in the job hash.
+        var payloads = plan.ShardPayloads;
+        var uniform = payloads.Count > 0 && payloads.All(p => p == payloads[0]) ? payloads[0] : "";
+        var bytes = plan.MergeContext.Length + (uniform.Length > 0 ? uniform.Length : payloads.Sum(p => (long)p.Length));
+        if (await quota.ReserveAsync(tenant, id, payloads.Count, bytes) is { } refusal) return SubmitOutcome.OverQuota(refusal);
         if (idempotencyKey is not null)
         {
-            var claimed = await ClaimIdempotencyKeyAsync(idempotencyKey, id, bodyHash);
+            var claimed = await ClaimIdempotencyKeyAsync(tenant, idempotencyKey, id, bodyHash);
+            if (claimed != id) await quota.ReleaseAsync(tenant, id);
             if (claimed is null) return SubmitOutcome.IdempotencyConflict;
             id = claimed;
         }
 
         var job = keys.Job(id);
-        // One payload for all shards (common for uniform work such as noop) is stored once, in the job hash.
-        var payloads = plan.ShardPayloads;
-        var uniform = payloads.Count > 0 && payloads.All(p => p == payloads[0]) ? payloads[0] : "";
-        var fields = extras.HashFields(idempotencyKey is null ? null : keys.Idempotency(idempotencyKey).ToString());
+        RedisValue[] fields = [.. extras.HashFields(idempotencyKey is null ? null : keys.Idempotency(tenant, idempotencyKey).ToString()), "tenant", tenant];
         RedisValue[] args =
         [
             kind, payloads.Count, maxAttempts, plan.MergeContext, bodyHash, uniform,
@@ -43,12 +47,15 @@ public sealed partial class JobStore
         var partition = keys.PartitionOf(id);
         var batch = db.CreateBatch();
         // The index entries come first: a job hash that exists is always findable by the sweep and the scheduler.
-        // They are the partition's (each its own slot); the job's data is in the job's slot.
-        var written = new List<RedisKey> { job.Job, keys.JobIndex(partition), keys.Pending(partition) };
+        // They are the partition's and the tenant's (each its own slot); the job's data is in the job's slot.
+        var written = new List<RedisKey> { job.Job, keys.JobIndex(partition), keys.Pending(partition), keys.Tenant(tenant).Jobs, keys.TenantSet };
+        if (idempotencyKey is not null) written.Add(keys.Idempotency(tenant, idempotencyKey));
         var writes = new List<Task>
         {
             batch.SortedSetAddAsync(keys.JobIndex(partition), id, 0),
             batch.SortedSetAddAsync(keys.Pending(partition), id, now, SortedSetWhen.NotExists),
+            batch.SortedSetAddAsync(keys.Tenant(tenant).Jobs, id, 0),
+            batch.SetAddAsync(keys.TenantSet, tenant),
         };
         if (extras.Waits)
         {
@@ -130,9 +137,9 @@ public sealed partial class JobStore
     }
 
     /// <summary>SET NX of the key → (our id, hash). Returns the id that owns the key, or null when its body differs.</summary>
-    private async Task<string?> ClaimIdempotencyKeyAsync(string idempotencyKey, string id, string bodyHash)
+    private async Task<string?> ClaimIdempotencyKeyAsync(string tenant, string idempotencyKey, string id, string bodyHash)
     {
-        var key = keys.Idempotency(idempotencyKey);
+        var key = keys.Idempotency(tenant, idempotencyKey);
         var db = Db;
         for (var attempt = 0; attempt < 3; attempt++)
         {

@@ -7,7 +7,7 @@ using StackExchange.Redis;
 namespace JobApi.Engine;
 
 /// <summary>The API side of the engine: submit, read, cancel. Workers use <see cref="ShardQueue"/>.</summary>
-public sealed partial class JobStore(IConnectionMultiplexer redis, RedisKeys keys, JobEvents events, IOptions<JobApiOptions> options)
+public sealed partial class JobStore(IConnectionMultiplexer redis, RedisKeys keys, JobEvents events, TenantQuota quota, IOptions<JobApiOptions> options)
 {
     private readonly JobApiOptions _options = options.Value;
     private IDatabase Db => redis.GetDatabase();
@@ -19,6 +19,17 @@ public sealed partial class JobStore(IConnectionMultiplexer redis, RedisKeys key
     }
 
     private Task<JobStatus?> ReadStatusAsync(IDatabaseAsync db, string id) => ReadStatusAsync(db, id, keys);
+
+    /// <summary>True when the job exists and belongs to another tenant than <paramref name="tenant"/> (jobs from
+    /// before tenants existed belong to <c>default</c>). Every <c>/v1/jobs/{id}</c> endpoint answers such a job
+    /// as unknown (see <c>TenantJobGuard</c>).</summary>
+    public async Task<bool> BelongsToAnotherTenantAsync(string id, string tenant)
+    {
+        if (!JobId.IsWellFormed(id)) return false;
+        var v = await Db.HashGetAsync(keys.Job(id).Job, ["state", "tenant"]);
+        if (v[0].IsNull) return false;
+        return !string.Equals(v[1].IsNull ? Tenants.Default : (string)v[1]!, tenant, StringComparison.Ordinal);
+    }
 
     internal static async Task<JobStatus?> ReadStatusAsync(IDatabaseAsync db, string id, RedisKeys keys)
     {
@@ -92,9 +103,10 @@ public sealed partial class JobStore(IConnectionMultiplexer redis, RedisKeys key
     }
 }
 
-public sealed record SubmitOutcome(JobStatus? Status, bool Created)
+public sealed record SubmitOutcome(JobStatus? Status, bool Created, QuotaRefusal? Quota = null)
 {
     public static readonly SubmitOutcome IdempotencyConflict = new(null, false);
+    public static SubmitOutcome OverQuota(QuotaRefusal refusal) => new(null, false, refusal);
 }
 
 /// <summary>A result as stored: the JSON of its fields but <c>items</c>, and for results with items their

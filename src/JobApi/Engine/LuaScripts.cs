@@ -30,6 +30,8 @@ public static class LuaScripts
     /// <summary>Not job scripts: the scheduler's "look at it now" sets and the schedules.</summary>
     public static readonly string Claim = Read("claim");
     public static readonly string Advance = Read("advance");
+    /// <summary>Not a job script: per-tenant quota counters in the tenant's slot.</summary>
+    public static readonly string Quota = Read("quota");
 
     private static string Load(string name) => Read("common") + "\n" + Read(name);
 

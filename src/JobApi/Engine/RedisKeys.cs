@@ -45,7 +45,8 @@ public sealed class RedisKeys(string prefix, int partitions = 1)
     /// <summary>STRING counter of the partition's rotation rounds while several of its bands have work (the fairness turn).</summary>
     public RedisKey ActiveRound(int partition) => $"{Prefix}:{{active:{Num(partition)}}}:round";
 
-    /// <summary>ZSET: every job id of the partition (score 0, ordered by id = creation time): the job list and the safety sweep.</summary>
+    /// <summary>ZSET: every job id of the partition (score 0, ordered by id = creation time), trimmed by the safety
+    /// sweep. The job list reads the tenant's own index (<see cref="TenantKeys.Jobs"/>).</summary>
     public RedisKey JobIndex(int partition) => $"{Prefix}:{{jobs:{Num(partition)}}}";
 
     /// <summary>ZSET: unfinished job ids of the partition (score = creation time), swept by the lease reaper so that
@@ -73,9 +74,16 @@ public sealed class RedisKeys(string prefix, int partitions = 1)
     /// mid-firing leaves it here, so the next claimer fires the same tick (same idempotency key, one job).</summary>
     public RedisKey ScheduleTicks => $"{Prefix}:{{schedules}}:ticks";
 
-    /// <summary>Idempotency record for a client key; hashed so that any characters (braces too) are safe.</summary>
-    public RedisKey Idempotency(string key) =>
-        $"{Prefix}:{{idem:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))}}}";
+    /// <summary>Idempotency record for a tenant's client key; hashed so that any characters (braces too) are safe,
+    /// and per tenant so that two tenants using the same key never meet.</summary>
+    public RedisKey Idempotency(string tenant, string key) =>
+        $"{Prefix}:{{idem:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(tenant + "\n" + key)))}}}";
+
+    /// <summary>SET of tenants that have a job index (the sweep trims each index).</summary>
+    public RedisKey TenantSet => $"{Prefix}:{{tenants}}";
+
+    /// <summary>The keys of one tenant (tenant names are validated: letters, digits, '_', '-', '.').</summary>
+    public TenantKeys Tenant(string tenant) => new(Prefix, tenant);
 
     /// <summary>The keys of one uploaded input; they share the hash tag <c>{input:ID}</c>.</summary>
     public InputKeys Input(string inputId) => new(Prefix, inputId);
@@ -85,6 +93,19 @@ public sealed class RedisKeys(string prefix, int partitions = 1)
 
     /// <summary>Published when a job reaches a final state (message: job id).</summary>
     public RedisChannel EventsChannel => RedisChannel.Literal($"{Prefix}:events");
+}
+
+/// <summary>The keys of one tenant, all in the tenant's own slot (hash tag <c>{tenant:T}</c>).</summary>
+public readonly struct TenantKeys(string prefix, string tenant)
+{
+    private readonly string _base = $"{prefix}:{{tenant:{tenant}}}:";
+
+    /// <summary>ZSET job id (score 0, ids sort by creation time): the tenant's job list.</summary>
+    public RedisKey Jobs => _base + "jobs";
+    /// <summary>HASH jobs / shards / bytes: what the tenant's unfinished jobs hold (quota counters).</summary>
+    public RedisKey Usage => _base + "usage";
+    /// <summary>HASH job id → <c>shards|bytes</c>: the unfinished jobs counted in <see cref="Usage"/>.</summary>
+    public RedisKey Open => _base + "open";
 }
 
 /// <summary>The keys of one job. The string forms are also passed to scripts as KEYS.</summary>

@@ -2,6 +2,7 @@ using System.Reflection;
 using FluentValidation;
 using JobApi.Api;
 using JobApi.Options;
+using JobApi.Security;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
@@ -10,15 +11,17 @@ namespace JobApi.Hosting;
 /// <summary>Composition of the HTTP side: controllers, problem details, validation, Swagger, health.</summary>
 public static class ApiSetup
 {
-    public const int MaxJsonDepth = 64;
-
     public static WebApplicationBuilder AddJobApiHttp(this WebApplicationBuilder builder)
     {
+        var options = EngineSetup.ReadOptions(builder.Configuration);
+        if (ListenAddressGuard.Check(builder.Configuration, options.Auth) is { } notice) Console.WriteLine(notice);
         var services = builder.Services;
+        services.AddJobApiAuth(options);
+        services.AddJobApiRateLimits(options.Limits);
         services.AddControllers()
             .AddJsonOptions(o =>
             {
-                o.JsonSerializerOptions.MaxDepth = MaxJsonDepth;
+                o.JsonSerializerOptions.MaxDepth = options.Limits.MaxJsonDepth;
                 // Unknown fields are an error (a typo must not be ignored), which also rejects invalid UTF-8 in them.
                 o.JsonSerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
             });
@@ -38,8 +41,18 @@ public static class ApiSetup
             o.IncludeXmlComments(Path.Combine(AppContext.BaseDirectory, $"{Assembly.GetExecutingAssembly().GetName().Name}.xml"));
             o.OperationFilter<KindExamplesFilter>();
             o.OperationFilter<RawUploadFilter>();
+            o.OperationFilter<SecurityResponsesFilter>();
+            o.AddSecurityDefinition("apiKey", new Microsoft.OpenApi.OpenApiSecurityScheme
+            {
+                Type = Microsoft.OpenApi.SecuritySchemeType.ApiKey, In = Microsoft.OpenApi.ParameterLocation.Header, Name = "X-Api-Key",
+                Description = "An API key (JobApi:Auth:ApiKeys); also accepted as 'Authorization: Bearer <key>'. Not needed in open mode.",
+            });
+            o.AddSecurityRequirement(document => new Microsoft.OpenApi.OpenApiSecurityRequirement
+            {
+                [new Microsoft.OpenApi.OpenApiSecuritySchemeReference("apiKey", document)] = [],
+            });
         });
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = ReadLimits(builder.Configuration).MaxBodyBytes);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.Limits.MaxBodyBytes);
         return builder;
     }
 
@@ -47,22 +60,27 @@ public static class ApiSetup
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseMiddleware<SecurityHeaders>();
         app.UseMiddleware<BodySizeLimit>();
         app.UseSwagger();
         app.UseSwaggerUI(o => o.SwaggerEndpoint("/swagger/v1/swagger.json", "JobApi v1"));
+        app.UseRouting();
+        app.UseCors();
+        app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseAuthorization();
+        app.UseMiddleware<TenantJobGuard>();
         app.MapControllers();
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous();
         return app;
     }
-
-    private static LimitsOptions ReadLimits(IConfiguration configuration) =>
-        configuration.GetSection($"{JobApiOptions.Section}:Limits").Get<LimitsOptions>() ?? new LimitsOptions();
 }
 
 /// <summary>Refuses a declared body over <c>JobApi:Limits:MaxBodyBytes</c> before reading it (413 problem);
-/// Kestrel's own limit stops undeclared (chunked) bodies at the same size. Uploads to <c>POST /v1/inputs</c>
-/// are exempt: that action lifts Kestrel's limit and enforces <c>JobApi:Limits:MaxInputBytes</c> itself.</summary>
+/// an undeclared (chunked) body is cut off once it passes the limit, by Kestrel's own limit and by a
+/// counting stream that works under any server. Uploads to <c>POST /v1/inputs</c> are exempt: that action
+/// lifts Kestrel's limit and enforces <c>JobApi:Limits:MaxInputBytes</c> itself.</summary>
 public sealed class BodySizeLimit(RequestDelegate next, IOptions<JobApiOptions> options, IProblemDetailsService problems)
 {
     public async Task InvokeAsync(HttpContext context)
@@ -72,6 +90,7 @@ public sealed class BodySizeLimit(RequestDelegate next, IOptions<JobApiOptions> 
         if (!isUpload && context.Request.ContentLength > max)
         {
             context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            context.Response.Headers.Connection = "close"; // the unread body is not drained: the connection ends with the answer
             await problems.WriteAsync(new ProblemDetailsContext
             {
                 HttpContext = context,
@@ -83,6 +102,7 @@ public sealed class BodySizeLimit(RequestDelegate next, IOptions<JobApiOptions> 
             });
             return;
         }
+        if (!isUpload && context.Request.ContentLength is null) context.Request.Body = new LimitedReadStream(context.Request.Body, max);
         await next(context);
     }
 }

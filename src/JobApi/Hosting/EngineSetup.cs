@@ -36,8 +36,11 @@ public static class EngineSetup
             throw new StartupException($"Invalid configuration: {e.Message} {e.InnerException?.Message}");
         }
         var errors = new List<ValidationResult>();
-        foreach (var part in new object[] { options, options.Worker, options.Limits, options.EmbeddedRedis, options.Durability, options.Scheduler, options.Webhooks, options.Queue })
+        foreach (var part in new object[] { options, options.Worker, options.Limits, options.EmbeddedRedis, options.Durability, options.Scheduler, options.Webhooks, options.Queue, options.Auth, options.Auth.Jwt }
+                     .Concat(options.Auth.ApiKeys))
             Validator.TryValidateObject(part, new ValidationContext(part), errors, validateAllProperties: true);
+        if (options.Auth.ApiKeys.GroupBy(k => k.KeyHash.ToLowerInvariant()).Any(g => g.Count() > 1))
+            errors.Add(new ValidationResult("JobApi:Auth:ApiKeys lists the same KeyHash twice; each key belongs to one tenant."));
         if (errors.Count > 0)
             throw new StartupException("Invalid configuration: " + string.Join(" ", errors.Select(e => e.ErrorMessage)));
         return options;
@@ -61,6 +64,8 @@ public static class EngineSetup
         builder.Services.AddSingleton<IConnectionMultiplexer>(redis);
         builder.Services.AddSingleton(new RedisKeys(options.KeyPrefix, options.Queue.Partitions));
         builder.Services.AddSingleton<JobEvents>();
+        builder.Services.AddSingleton<TenantQuota>();
+        builder.Services.AddSingleton<RedisMemoryGuard>();
         builder.Services.AddSingleton<JobStore>();
         builder.Services.AddSingleton<ShardQueue>();
         builder.Services.AddSingleton<IInputStore, RedisInputStore>();
@@ -83,6 +88,31 @@ public static class EngineSetup
         return builder;
     }
 
+    /// <summary>So that the service works as a Redis ACL user restricted to its key prefix and channels (docs/redis-acl.txt),
+    /// the client's own extras outside them are off unless the connection string asks for them: the tie-breaker key and the
+    /// configuration-change channel (for multi-primary setups the service does not use), and CONFIG GET (optional probing;
+    /// an ACL user should not be able to read the server's configuration, which can hold passwords).</summary>
+    private static void RestrictToServiceKeys(ConfigurationOptions config, string connectionString)
+    {
+        bool Mentions(string option) => connectionString.Contains(option, StringComparison.OrdinalIgnoreCase);
+        if (!Mentions("tiebreaker=")) config.TieBreaker = "";
+        if (!Mentions("configChannel=")) config.ConfigurationChannel = "";
+        if (!Mentions("$")) config.CommandMap = CommandMap.Create(new HashSet<string> { "CONFIG" }, available: false);
+    }
+
+    /// <summary>A refused AUTH can leave a connection working as Redis's <c>default</c> user (where that user is open),
+    /// which would silently run the service with more rights than its ACL user: the user is checked after connecting.</summary>
+    private static void CheckUser(ConnectionMultiplexer redis, ConfigurationOptions config)
+    {
+        if (string.IsNullOrEmpty(config.User)) return;
+        var whoami = (string?)redis.GetDatabase().Execute("ACL", "WHOAMI");
+        if (whoami == config.User) return;
+        redis.Dispose();
+        throw new StartupException(
+            $"Redis at '{string.Join(",", config.EndPoints)}' refused the credentials (user={config.User}; the connection is user '{whoami}'). " +
+            "Fix user= and password= in ConnectionStrings:Redis (docs/SECURITY.md has the ACL line the service needs).");
+    }
+
     private static ConnectionMultiplexer Connect(string connectionString)
     {
         ConfigurationOptions config;
@@ -94,6 +124,7 @@ public static class EngineSetup
         {
             throw new StartupException($"ConnectionStrings:Redis is not a valid StackExchange.Redis configuration string: {e.Message}");
         }
+        RestrictToServiceKeys(config, connectionString);
         config.AbortOnConnectFail = true;
         config.ConnectTimeout = Math.Max(config.ConnectTimeout, 5000);
         config.ClientName ??= "jobapi";
@@ -101,7 +132,15 @@ public static class EngineSetup
         {
             var redis = ConnectionMultiplexer.Connect(config);
             config.AbortOnConnectFail = false; // from now on, reconnect on its own
+            CheckUser(redis, config);
             return redis;
+        }
+        catch (RedisConnectionException e) when (e.FailureType == ConnectionFailureType.AuthenticationFailure)
+        {
+            // Never echo the connection string: it may hold a password.
+            throw new StartupException(
+                $"Redis at '{string.Join(",", config.EndPoints)}' refused the credentials (user={config.User ?? "default"}). " +
+                "Fix user= and password= in ConnectionStrings:Redis (docs/SECURITY.md has the ACL line the service needs).");
         }
         catch (RedisConnectionException e)
         {

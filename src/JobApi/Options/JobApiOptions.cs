@@ -26,6 +26,8 @@ public sealed class JobApiOptions
     public SchedulerOptions Scheduler { get; set; } = new();
     public WebhookOptions Webhooks { get; set; } = new();
     public QueueOptions Queue { get; set; } = new();
+    public AuthOptions Auth { get; set; } = new();
+    public CorsOptions Cors { get; set; } = new();
 
     public bool RunsApi => Roles.Contains("Api", StringComparison.OrdinalIgnoreCase);
     public bool RunsWorker => Roles.Contains("Worker", StringComparison.OrdinalIgnoreCase);
@@ -59,6 +61,8 @@ public sealed class WorkerOptions
     public int EffectiveConcurrency => Concurrency > 0 ? Concurrency : Environment.ProcessorCount;
 }
 
+/// <summary>The <c>JobApi:Limits</c> section: request limits, per-tenant quotas and the Redis memory guard.
+/// A per-tenant cap of 0 turns that cap off.</summary>
 public sealed class LimitsOptions
 {
     [Range(1, 10_000_000, ErrorMessage = "JobApi:Limits:MaxShards must be between 1 and 10,000,000.")]
@@ -67,9 +71,39 @@ public sealed class LimitsOptions
     [Range(1024, 1L << 31, ErrorMessage = "JobApi:Limits:MaxBodyBytes must be between 1 KiB and 2 GiB.")]
     public long MaxBodyBytes { get; set; } = 16L << 20;
 
-    /// <summary>Largest upload to <c>POST /v1/inputs</c>.</summary>
+    /// <summary>Size of one uploaded input (<c>POST /v1/inputs</c>).</summary>
     [Range(1024, 1L << 40, ErrorMessage = "JobApi:Limits:MaxInputBytes must be between 1 KiB and 1 TiB.")]
     public long MaxInputBytes { get; set; } = 1L << 30;
+
+    /// <summary>Requests per second per tenant (per client address in open mode) on /v1; 0 = off.</summary>
+    [Range(0, 1_000_000, ErrorMessage = "JobApi:Limits:RequestsPerSecond must be between 0 and 1,000,000.")]
+    public int RequestsPerSecond { get; set; }
+
+    [Range(1, 256, ErrorMessage = "JobApi:Limits:MaxJsonDepth must be between 1 and 256.")]
+    public int MaxJsonDepth { get; set; } = 64;
+
+    /// <summary>Longest string (value or property name) anywhere in a request body, in characters.</summary>
+    [Range(1, int.MaxValue, ErrorMessage = "JobApi:Limits:MaxStringLength must be at least 1.")]
+    public int MaxStringLength { get; set; } = 8 << 20;
+
+    [Range(0, 3600, ErrorMessage = "JobApi:Limits:MaxWaitSeconds must be between 0 and 3600.")]
+    public int MaxWaitSeconds { get; set; } = 60;
+
+    /// <summary>Unfinished jobs per tenant.</summary>
+    [Range(0, int.MaxValue, ErrorMessage = "JobApi:Limits:MaxRunningJobsPerTenant must be 0 (off) or more.")]
+    public long MaxRunningJobsPerTenant { get; set; } = 100_000;
+
+    /// <summary>Shards of a tenant's unfinished jobs.</summary>
+    [Range(0, long.MaxValue, ErrorMessage = "JobApi:Limits:MaxQueuedShardsPerTenant must be 0 (off) or more.")]
+    public long MaxQueuedShardsPerTenant { get; set; } = 10_000_000;
+
+    /// <summary>Bytes a tenant's unfinished jobs hold in Redis (input and shard payloads).</summary>
+    [Range(0, long.MaxValue, ErrorMessage = "JobApi:Limits:MaxStoredBytesPerTenant must be 0 (off) or more.")]
+    public long MaxStoredBytesPerTenant { get; set; } = 4L << 30;
+
+    /// <summary>Submits are refused (503) while Redis uses more than this fraction of its <c>maxmemory</c>; 0 = off.</summary>
+    [Range(0.0, 1.0, ErrorMessage = "JobApi:Limits:RedisMemoryFraction must be between 0 and 1.")]
+    public double RedisMemoryFraction { get; set; } = 0.9;
 }
 
 public sealed class EmbeddedRedisOptions

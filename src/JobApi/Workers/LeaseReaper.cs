@@ -45,8 +45,10 @@ public sealed partial class LeaseReaper(IConnectionMultiplexer redis, RedisKeys 
         for (var partition = 0; partition < keys.Partitions; partition++)
         {
             requeued += await SweepPartitionAsync(db, partition, nowMs);
-            await TrimIndexAsync(db, partition);
+            await TrimIndexAsync(db, keys.JobIndex(partition));
         }
+        await foreach (var tenant in db.SetScanAsync(keys.TenantSet, pageSize: 500))
+            await TrimIndexAsync(db, keys.Tenant(tenant!).Jobs);
         return requeued;
     }
 
@@ -92,10 +94,9 @@ public sealed partial class LeaseReaper(IConnectionMultiplexer redis, RedisKeys 
         return requeued;
     }
 
-    /// <summary>Drops the oldest index entries of the partition whose job has expired.</summary>
-    private async Task TrimIndexAsync(IDatabase db, int partition)
+    /// <summary>Drops the oldest index entries (a partition's job index or a tenant's job list) whose job has expired.</summary>
+    private async Task TrimIndexAsync(IDatabase db, RedisKey index)
     {
-        var index = keys.JobIndex(partition);
         var oldest = await db.SortedSetRangeByValueAsync(index, default, default, Exclude.None, Order.Ascending, 0, 200);
         var batch = db.CreateBatch();
         var exists = oldest.Select(id => batch.KeyExistsAsync(keys.Job(id!).Job)).ToArray();

@@ -98,7 +98,7 @@ public sealed partial class Scheduler(
             return false;
         }
         // A newline cannot come in an HTTP header, so no client's Idempotency-Key can collide with this one.
-        var outcome = await store.SubmitAsync(request.Kind, request.Input, request.Shards,
+        var outcome = await store.SubmitAsync(JobApi.Options.Tenants.Default, request.Kind, request.Input, request.Shards,
             request.MaxAttempts ?? SubmitRequestValidator.DefaultMaxAttempts, plan, $"\nschedule:{definition.Id}:{tick}",
             request.ToOptions() with { ScheduleId = definition.Id, Tick = tick });
         Log.TickFired(logger, definition.Id, tick, outcome.Status?.Id ?? "-", outcome.Created);

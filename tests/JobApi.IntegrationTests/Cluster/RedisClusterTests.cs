@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 namespace JobApi.IntegrationTests.Cluster;
 
 /// <summary>The service end to end on a 3-primary, 3-replica Redis Cluster, with 16 queue partitions spread over
-/// the slots: every kind's oracle, cancel, idempotency, the merged job list, scheduling (priority bands, delays,
+/// the slots: every kind's oracle, cancel, idempotency, the job list, scheduling (priority bands, delays,
 /// dependencies, timeouts, deletion, schedules), and a primary killed mid-job.</summary>
 [Collection(RedisClusterCollection.Name)]
 [Trait("Category", "Cluster")]
@@ -34,7 +34,7 @@ public sealed class RedisClusterTests(RedisClusterFixture cluster, ITestOutputHe
     public Task Racing_submits_with_one_idempotency_key_on_a_cluster_give_one_job() => ScaleOutScenarios.IdempotencyKeyGivesOneJobAsync(Client);
 
     [Fact]
-    public Task Job_list_on_a_cluster_merges_the_partitions_newest_first() => ScaleOutScenarios.ListMergesPartitionsNewestFirstAsync(Client);
+    public Task Job_list_on_a_cluster_holds_every_partition_s_jobs_newest_first() => ScaleOutScenarios.ListIsNewestFirstAcrossPartitionsAsync(Client);
 
     [Fact]
     public Task Priority_bands_delays_dependencies_timeouts_and_deletion_work_over_the_partitions_of_a_cluster() =>

@@ -63,7 +63,7 @@ public static class ScaleOutScenarios
     }
 
     /// <summary>With jobs spread over the partitions, the list is still every job, newest first, page after page.</summary>
-    public static async Task ListMergesPartitionsNewestFirstAsync(HttpClient client)
+    public static async Task ListIsNewestFirstAcrossPartitionsAsync(HttpClient client)
     {
         var submitted = new List<string>();
         for (var i = 0; i < 12; i++) submitted.Add((await client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 0 }, shards = 1 })).Id());

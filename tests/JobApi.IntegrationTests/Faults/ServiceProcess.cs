@@ -20,8 +20,12 @@ public sealed class ServiceProcess : IDisposable
     private Process? _process;
     private int _incarnation;
 
-    public ServiceProcess(string name, string roles, IReadOnlyDictionary<string, string> settings, string workingDirectory)
+    private readonly string _listenHost;
+
+    /// <param name="listenHost">the host of <c>--urls</c>; health checks still go to 127.0.0.1</param>
+    public ServiceProcess(string name, string roles, IReadOnlyDictionary<string, string> settings, string workingDirectory, string listenHost = "127.0.0.1")
     {
+        _listenHost = listenHost;
         Name = name;
         Roles = roles;
         _settings = settings;
@@ -59,7 +63,7 @@ public sealed class ServiceProcess : IDisposable
         };
         info.ArgumentList.Add(ServiceBinary.Path);
         info.ArgumentList.Add("--urls");
-        info.ArgumentList.Add(BaseAddress.ToString().TrimEnd('/'));
+        info.ArgumentList.Add($"http://{_listenHost}:{Port}");
         // Nothing of the test host's own configuration may leak into the node.
         foreach (var key in info.Environment.Keys.ToList())
             if (key.StartsWith("JobApi__", StringComparison.OrdinalIgnoreCase) || key.StartsWith("ConnectionStrings__", StringComparison.OrdinalIgnoreCase)

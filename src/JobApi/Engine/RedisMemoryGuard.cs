@@ -1,0 +1,57 @@
+using JobApi.Options;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace JobApi.Engine;
+
+/// <summary>Protects Redis memory for the whole service: while any primary uses more than
+/// <c>JobApi:Limits:RedisMemoryFraction</c> of its <c>maxmemory</c>, new jobs are refused (503) so that
+/// running jobs can still commit and finish. INFO is read at most once a second per process.</summary>
+public sealed class RedisMemoryGuard(IConnectionMultiplexer redis, IOptions<JobApiOptions> options)
+{
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
+    private readonly double _fraction = options.Value.Limits.RedisMemoryFraction;
+    private readonly SemaphoreSlim _refresh = new(1, 1);
+    private (long Used, long Max) _last;
+    private long _readAt = long.MinValue / 2;
+
+    /// <summary>Null while there is room; else (used, maxmemory) of the fullest primary.</summary>
+    public async Task<(long Used, long Max)?> OverLimitAsync()
+    {
+        if (_fraction <= 0) return null;
+        if (Environment.TickCount64 - Interlocked.Read(ref _readAt) > CacheFor.TotalMilliseconds)
+        {
+            await _refresh.WaitAsync();
+            try
+            {
+                if (Environment.TickCount64 - Interlocked.Read(ref _readAt) > CacheFor.TotalMilliseconds)
+                {
+                    _last = await ReadAsync();
+                    Interlocked.Exchange(ref _readAt, Environment.TickCount64);
+                }
+            }
+            finally
+            {
+                _refresh.Release();
+            }
+        }
+        var (used, max) = _last;
+        return max > 0 && used > _fraction * max ? (used, max) : null;
+    }
+
+    private async Task<(long Used, long Max)> ReadAsync()
+    {
+        (long Used, long Max) fullest = (0, 0);
+        foreach (var server in redis.GetServers().Where(s => s.IsConnected && !s.IsReplica))
+        {
+            // INFO from a script: StackExchange.Redis sends INFO itself only in admin mode, which the service does not enable.
+            var text = (string?)await server.ExecuteAsync("EVAL", "return redis.call('INFO', 'memory')", 0) ?? "";
+            var info = text.Split('\n', StringSplitOptions.TrimEntries).Select(l => l.Split(':', 2)).Where(p => p.Length == 2)
+                .ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
+            var used = info.TryGetValue("used_memory", out var u) ? long.Parse(u) : 0;
+            var max = info.TryGetValue("maxmemory", out var m) ? long.Parse(m) : 0;
+            if (max > 0 && (fullest.Max == 0 || (double)used / max > (double)fullest.Used / fullest.Max)) fullest = (used, max);
+        }
+        return fullest;
+    }
+}

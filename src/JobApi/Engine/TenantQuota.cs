@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+using JobApi.Options;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace JobApi.Engine;
+
+/// <summary>
+/// Per-tenant caps on unfinished jobs, their shards and the bytes they hold. The counters live in the
+/// tenant's own slot and change only in <c>quota.lua</c>, whose ledger (job id → amounts) makes counting and
+/// releasing each job exactly-once. A job is counted when it is submitted; it is released once it is final
+/// (or gone), found by a settle pass that runs when a cap would refuse a submit, so the common path costs
+/// one script call. Deviation from "decrement in the finish script": the job's scripts run in the job's
+/// slot and cannot touch the tenant's keys on Redis Cluster.
+/// </summary>
+public sealed class TenantQuota(IConnectionMultiplexer redis, RedisKeys keys, IOptions<JobApiOptions> options)
+{
+    private static readonly TimeSpan SettleInterval = TimeSpan.FromSeconds(1);
+    private readonly ConcurrentDictionary<string, long> _lastSettle = new(StringComparer.Ordinal);
+    private readonly LimitsOptions _limits = options.Value.Limits;
+    private readonly long _ttlMs = (long)(options.Value.Retention + TimeSpan.FromDays(1)).TotalMilliseconds;
+
+    private bool Off => _limits is { MaxRunningJobsPerTenant: 0, MaxQueuedShardsPerTenant: 0, MaxStoredBytesPerTenant: 0 };
+
+    /// <summary>Counts the job against the tenant's caps; returns the refusal when a cap would be exceeded.</summary>
+    public async Task<QuotaRefusal?> ReserveAsync(string tenant, string jobId, int shards, long bytes)
+    {
+        if (Off) return null;
+        var refusal = await TryReserveAsync(tenant, jobId, shards, bytes);
+        if (refusal is null || !ShouldSettle(tenant)) return refusal;
+        await SettleAsync(tenant);
+        return await TryReserveAsync(tenant, jobId, shards, bytes);
+    }
+
+    private async Task<QuotaRefusal?> TryReserveAsync(string tenant, string jobId, int shards, long bytes)
+    {
+        var t = keys.Tenant(tenant);
+        var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(LuaScripts.Quota, [t.Usage, t.Open],
+            ["reserve", jobId, shards, bytes, _limits.MaxRunningJobsPerTenant, _limits.MaxQueuedShardsPerTenant, _limits.MaxStoredBytesPerTenant, _ttlMs]))!;
+        return (int)r[0] == 1 ? null : new QuotaRefusal((string)r[1]!, (long)r[2], (long)r[3]);
+    }
+
+    /// <summary>Releases a job's share (no effect when it was not counted or was released already).</summary>
+    public Task ReleaseAsync(string tenant, string jobId)
+    {
+        var t = keys.Tenant(tenant);
+        return redis.GetDatabase().ScriptEvaluateAsync(LuaScripts.Quota, [t.Usage, t.Open], ["release", jobId]);
+    }
+
+    /// <summary>Releases every counted job of the tenant that is final, or gone for longer than a minute
+    /// (a job is counted just before its keys are written).</summary>
+    public async Task<int> SettleAsync(string tenant)
+    {
+        var db = redis.GetDatabase();
+        var released = 0;
+        var ids = new List<string>();
+        await foreach (var entry in db.HashScanAsync(keys.Tenant(tenant).Open, pageSize: 500)) ids.Add(entry.Name!);
+        foreach (var page in ids.Chunk(500))
+        {
+            var batch = db.CreateBatch();
+            var states = page.Select(id => batch.HashGetAsync(keys.Job(id).Job, "state")).ToArray();
+            batch.Execute();
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            for (var i = 0; i < page.Length; i++)
+            {
+                var state = await states[i];
+                var over = state.IsNull ? now - JobId.TimestampMs(page[i]) > 60_000 : JobStates.IsFinal(state!);
+                if (!over) continue;
+                await ReleaseAsync(tenant, page[i]);
+                released++;
+            }
+        }
+        return released;
+    }
+
+    private bool ShouldSettle(string tenant)
+    {
+        var now = Environment.TickCount64;
+        var last = _lastSettle.GetOrAdd(tenant, long.MinValue / 2);
+        if (now - last < SettleInterval.TotalMilliseconds) return false;
+        return _lastSettle.TryUpdate(tenant, now, last);
+    }
+}
+
+/// <summary>A submit refused by a per-tenant cap: which setting, what is used now, and the cap.</summary>
+public sealed record QuotaRefusal(string Limit, long Used, long Max);

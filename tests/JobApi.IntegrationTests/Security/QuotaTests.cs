@@ -1,0 +1,58 @@
+namespace JobApi.IntegrationTests.Security;
+
+/// <summary>Per-tenant caps on unfinished jobs, their shards and the bytes they hold: over a cap a submit is a
+/// 429 problem naming the setting, creates nothing, and leaves other tenants alone; once jobs end, room
+/// comes back. An API-only node (no worker) keeps submitted jobs queued, so the counts are exact.</summary>
+[Collection(RedisCollection.Name)]
+public sealed class QuotaTests(RedisServerFixture redis, ServiceFixture service)
+    : ApiTest(redis, service, Tenancy.Settings(new()
+    {
+        ["JobApi:Roles"] = "Api",
+        ["JobApi:Limits:MaxRunningJobsPerTenant"] = "3",
+        ["JobApi:Limits:MaxQueuedShardsPerTenant"] = "50",
+        ["JobApi:Limits:MaxStoredBytesPerTenant"] = "20000",
+    }))
+{
+    private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string json) =>
+        await client.PostJobBytesAsync(System.Text.Encoding.UTF8.GetBytes(json), "application/json");
+
+    private static async Task AssertRefusedAsync(HttpResponseMessage response, string limit)
+    {
+        var problem = await response.AssertProblemAsync(429);
+        Assert.Equal("urn:jobapi:problem:quota-exceeded", problem.GetProperty("type").GetString());
+        Assert.Equal(limit, problem.GetProperty("limit").GetString());
+        Assert.Contains(limit, problem.GetProperty("detail").GetString());
+        Assert.True(int.Parse(response.Headers.GetValues("Retry-After").Single()) >= 1);
+    }
+
+    [Fact]
+    public async Task Caps_refuse_with_429_naming_the_limit_and_room_comes_back_when_jobs_end()
+    {
+        using var acme = Factory.ClientWithKey(Tenancy.AcmeKey);
+        using var globex = Factory.ClientWithKey(Tenancy.GlobexKey);
+
+        // Shards: 51 in one job is over the 50-shard cap.
+        await AssertRefusedAsync(await PostAsync(acme, """{ "kind": "noop", "input": {}, "shards": 51 }"""), "JobApi:Limits:MaxQueuedShardsPerTenant");
+        // Bytes: a 30 kB text is over the 20 kB cap.
+        var text = new string('a', 30_000);
+        await AssertRefusedAsync(await PostAsync(acme, $$"""{ "kind": "wordcount", "input": { "text": "{{text}}" }, "shards": 1 }"""), "JobApi:Limits:MaxStoredBytesPerTenant");
+
+        // Jobs: three fit, the fourth is refused and creates nothing.
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++) ids.Add((await acme.SubmitAsync(new { kind = "noop", input = new { }, shards = 10 })).Id());
+        var before = await SnapshotAsync();
+        await AssertRefusedAsync(await PostAsync(acme, """{ "kind": "noop", "input": {}, "shards": 1 }"""), "JobApi:Limits:MaxRunningJobsPerTenant");
+        await AssertNothingCreatedSinceAsync(before);
+
+        // Another tenant has its own caps.
+        await globex.SubmitAsync(new { kind = "noop", input = new { }, shards = 10 });
+
+        // A canceled job no longer counts.
+        Assert.Equal(202, (int)(await acme.PostAsync($"/v1/jobs/{ids[0]}/cancel", null)).StatusCode);
+        await TestSupport.WaitUntilAsync(async () =>
+        {
+            using var response = await PostAsync(acme, """{ "kind": "noop", "input": {}, "shards": 1 }""");
+            return (int)response.StatusCode == 202;
+        }, "a submit fits again after a cancel", TimeSpan.FromSeconds(20));
+    }
+}
