@@ -5,27 +5,30 @@ namespace JobApi.Engine;
 
 /// <summary>
 /// The process's one subscription to job events: requests waiting for a job to finish register here and
-/// are woken by the event the final-state script publishes. Wait for a condition, then re-read it: an
-/// event is only a hint to look again.
+/// are woken by the event the final-state script publishes; event streams also register for progress
+/// (published, rate-limited, by workers). Wait for a condition, then re-read it: an event is only a hint
+/// to look again.
 /// </summary>
 public sealed class JobEvents(IConnectionMultiplexer redis, RedisKeys keys) : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<TaskCompletionSource, byte>> _waiters = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<TaskCompletionSource, bool>> _waiters = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _subscribeLock = new(1, 1);
     private volatile bool _subscribed;
 
     /// <summary>Registers a waiter for a job's next event. Register before reading the state, so no event is missed.</summary>
-    public async Task<JobEventWaiter> WatchAsync(string jobId)
+    /// <param name="jobId">The job.</param>
+    /// <param name="progress">Also wake on progress, not only on the final state.</param>
+    public async Task<JobEventWaiter> WatchAsync(string jobId, bool progress = false)
     {
         await EnsureSubscribedAsync();
         var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _waiters.GetOrAdd(jobId, _ => new()).TryAdd(tcs, 0);
+        _waiters.GetOrAdd(jobId, _ => new()).TryAdd(tcs, progress);
         return new JobEventWaiter(tcs.Task, () =>
         {
             if (_waiters.TryGetValue(jobId, out var set))
             {
                 set.TryRemove(tcs, out _);
-                if (set.IsEmpty) _waiters.TryRemove(new KeyValuePair<string, ConcurrentDictionary<TaskCompletionSource, byte>>(jobId, set));
+                if (set.IsEmpty) _waiters.TryRemove(new KeyValuePair<string, ConcurrentDictionary<TaskCompletionSource, bool>>(jobId, set));
             }
         });
     }
@@ -37,7 +40,8 @@ public sealed class JobEvents(IConnectionMultiplexer redis, RedisKeys keys) : IA
         try
         {
             if (_subscribed) return;
-            await redis.GetSubscriber().SubscribeAsync(keys.EventsChannel, (_, message) => Signal(message!));
+            await redis.GetSubscriber().SubscribeAsync(keys.EventsChannel, (_, message) => Signal(message!, progress: false));
+            await redis.GetSubscriber().SubscribeAsync(keys.ProgressChannel, (_, message) => Signal(message!, progress: true));
             _subscribed = true;
         }
         finally
@@ -46,15 +50,18 @@ public sealed class JobEvents(IConnectionMultiplexer redis, RedisKeys keys) : IA
         }
     }
 
-    private void Signal(string jobId)
+    private void Signal(string jobId, bool progress)
     {
         if (_waiters.TryGetValue(jobId, out var set))
-            foreach (var tcs in set.Keys) tcs.TrySetResult();
+            foreach (var (tcs, wantsProgress) in set)
+                if (wantsProgress || !progress) tcs.TrySetResult();
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_subscribed) await redis.GetSubscriber().UnsubscribeAsync(keys.EventsChannel);
+        if (!_subscribed) return;
+        await redis.GetSubscriber().UnsubscribeAsync(keys.EventsChannel);
+        await redis.GetSubscriber().UnsubscribeAsync(keys.ProgressChannel);
     }
 }
 

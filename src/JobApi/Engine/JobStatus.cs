@@ -15,10 +15,22 @@ public sealed record JobStatus(
     [
         "kind", "state", "total", "attempts", "createdAt", "startedAt", "finishedAt", "error",
         "priority", "runAt", "deps", "scheduleId", "callbackUrl", "webhookState", "webhookAttempts", "webhookLastStatus", "webhookDeliveredAt",
+        "commits", "finals",
     ];
 
     [System.Text.Json.Serialization.JsonIgnore]
     public bool IsFinal => JobStates.IsFinal(State);
+
+    /// <summary>Finished shards per second since the job started (null before it started).</summary>
+    public double? Throughput { get; init; }
+
+    /// <summary>Seconds until the job ends at the current throughput (null when unknown or finished).</summary>
+    public double? EtaSeconds { get; init; }
+
+    /// <summary>Increases with every change a watcher can see: the events stream's <c>id</c>. It is the sum of
+    /// counters that only grow (shards leased, shards committed, final states reached), so no script pays for it.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public long Sequence { get; init; }
 
     internal static JobStatus FromValues(string id, RedisValue[] v)
     {
@@ -26,13 +38,30 @@ public sealed record JobStatus(
         var total = (int)v[2];
         var (succeeded, running, failed) = ((int)v[n], (int)v[n + 1], (int)v[n + 2]);
         var queued = Math.Max(0, total - running - succeeded - failed);
+        var (started, finished) = (Time(v[5]), Time(v[6]));
+        var state = (string)v[1]!;
+        var rate = Rate(succeeded + failed, started, finished);
         var webhook = v[12].IsNull ? null : new WebhookStatus(v[12]!, v[13].IsNull ? "pending" : (string)v[13]!,
             v[14].IsNull ? 0 : (int)v[14], v[15].IsNullOrEmpty ? null : (int)v[15], Time(v[16]));
-        return new JobStatus(id, v[0]!, v[1]!, new ShardCounts(total, queued, running, succeeded, failed),
+        return new JobStatus(id, v[0]!, state, new ShardCounts(total, queued, running, succeeded, failed),
             total == 0 ? 0 : Math.Round((double)(succeeded + failed) / total, 6), (long)v[3],
-            Time(v[4]) ?? DateTime.UnixEpoch, Time(v[5]), Time(v[6]), v[7].IsNull ? null : (string?)v[7],
+            Time(v[4]) ?? DateTime.UnixEpoch, started, finished, v[7].IsNull ? null : (string?)v[7],
             v[8].IsNull ? 0 : (int)v[8], Time(v[9]), v[10].IsNull ? null : ((string)v[10]!).Split(','),
-            v[11].IsNull ? null : (string?)v[11], webhook);
+            v[11].IsNull ? null : (string?)v[11], webhook)
+        {
+            Sequence = (long)v[3] + Number(v[17]) + Number(v[18]),
+            Throughput = rate,
+            EtaSeconds = rate > 0 && !JobStates.IsFinal(state) ? Math.Round((total - succeeded - failed) / rate.Value, 1) : null,
+        };
+    }
+
+    private static long Number(RedisValue v) => v.IsNull ? 0 : (long)v;
+
+    private static double? Rate(int finishedShards, DateTime? started, DateTime? finished)
+    {
+        if (started is null) return null;
+        var seconds = ((finished ?? DateTime.UtcNow) - started.Value).TotalSeconds;
+        return Math.Round(finishedShards / Math.Max(seconds, 0.001), 3);
     }
 
     /// <summary>Redis-clock milliseconds to a UTC time (serialized with a trailing Z).</summary>

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using JobApi.JobKinds;
+using JobApi.Telemetry;
 using StackExchange.Redis;
 
 namespace JobApi.Engine;
@@ -20,6 +21,7 @@ public sealed partial class JobStore
         extras ??= SubmitOptions.None;
         var bodyHash = BodyHash(kind, input, shards, maxAttempts, extras);
         var id = JobId.New();
+        using var span = JobApiTracing.StartSubmit(kind);
         // One payload for all shards (common for uniform work such as noop) is stored once, in the job hash.
         var payloads = plan.ShardPayloads;
         var uniform = payloads.Count > 0 && payloads.All(p => p == payloads[0]) ? payloads[0] : "";
@@ -73,6 +75,9 @@ public sealed partial class JobStore
             written.Add(keys.Webhooks(partition));
         }
         var submit = batch.RunAsync(LuaScripts.Submit, job, args);
+        // The trace context travels with the job, so shard and merge spans join the submit's trace.
+        // Only a fresh id is sure to be ours; an idempotent replay keeps the first request's trace.
+        if (span is not null && idempotencyKey is null) writes.Add(batch.HashSetAsync(job.Job, JobApiTracing.TraceParentField, span.Id));
         // Each dependency notes this job, so its final event wakes this one at once (order does not matter:
         // the scheduler reads the dependencies' states itself).
         foreach (var dep in extras.DependsOn ?? []) writes.Add(batch.RunAsync(LuaScripts.Link, keys.Job(dep), [id]));
@@ -100,6 +105,12 @@ public sealed partial class JobStore
             await WaitForReplicasAsync(db, written);
 
         var total = payloads.Count;
+        if (created)
+        {
+            metrics.JobSubmitted();
+            span?.SetTag("jobapi.job_id", id);
+            Log.Submitted(logger, id, kind, total);
+        }
         var status = created
             ? new JobStatus(id, kind, (string)reply[2]!, new ShardCounts(total, total, 0, 0, 0), 0, 0, JobStatus.Time(reply[1].ToString()) ?? DateTime.UtcNow,
                 null, null, null, extras.Priority, JobStatus.Time((string)reply[3]!), extras.DependsOn, extras.ScheduleId,

@@ -1,13 +1,16 @@
 using System.Globalization;
 using JobApi.JobKinds;
 using JobApi.Options;
+using JobApi.Telemetry;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace JobApi.Engine;
 
 /// <summary>The API side of the engine: submit, read, cancel. Workers use <see cref="ShardQueue"/>.</summary>
-public sealed partial class JobStore(IConnectionMultiplexer redis, RedisKeys keys, JobEvents events, TenantQuota quota, IOptions<JobApiOptions> options)
+public sealed partial class JobStore(
+    IConnectionMultiplexer redis, RedisKeys keys, JobEvents events, TenantQuota quota, IOptions<JobApiOptions> options,
+    JobApiMetrics metrics, ILogger<JobStore> logger)
 {
     private readonly JobApiOptions _options = options.Value;
     private IDatabase Db => redis.GetDatabase();
@@ -98,8 +101,27 @@ public sealed partial class JobStore(IConnectionMultiplexer redis, RedisKeys key
     public async Task<JobStatus?> CancelAsync(string id)
     {
         if (!JobId.IsWellFormed(id)) return null;
+        var before = await Db.HashGetAsync(keys.Job(id).Job, "state");
         var result = await Db.RunAsync(LuaScripts.Cancel, keys.Job(id), [(long)_options.Retention.TotalMilliseconds, keys.EventsChannel.ToString(), id]);
-        return result.IsNull ? null : await GetStatusAsync(id);
+        if (result.IsNull) return null;
+        if (!before.IsNull && !JobStates.IsFinal(before!) && (string?)result == JobStates.Canceled)
+        {
+            metrics.JobCanceled();
+            Log.Canceled(logger, id);
+        }
+        return await GetStatusAsync(id);
+    }
+}
+
+public sealed partial class JobStore
+{
+    private static partial class Log
+    {
+        [LoggerMessage(40, LogLevel.Information, "Job {JobId} submitted: kind {Kind}, {Shards} shard(s)")]
+        public static partial void Submitted(ILogger logger, string jobId, string kind, int shards);
+
+        [LoggerMessage(41, LogLevel.Information, "Job {JobId} canceled")]
+        public static partial void Canceled(ILogger logger, string jobId);
     }
 }
 

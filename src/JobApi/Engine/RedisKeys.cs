@@ -93,6 +93,15 @@ public sealed class RedisKeys(string prefix, int partitions = 1)
 
     /// <summary>Published when a job reaches a final state (message: job id).</summary>
     public RedisChannel EventsChannel => RedisChannel.Literal($"{Prefix}:events");
+
+    /// <summary>Published (rate-limited) when a job makes progress (message: job id). Workers do not listen to it.</summary>
+    public RedisChannel ProgressChannel => RedisChannel.Literal($"{Prefix}:progress");
+
+    /// <summary>ZSET worker id → last heartbeat (ms): the registry of workers, pruned as their records expire.</summary>
+    public RedisKey WorkerIndex => $"{Prefix}:{{workers}}";
+
+    /// <summary>STRING with a TTL: one worker's heartbeat record (JSON), refreshed every few seconds.</summary>
+    public RedisKey Worker(string workerId) => $"{Prefix}:{{worker:{workerId}}}";
 }
 
 /// <summary>The keys of one tenant, all in the tenant's own slot (hash tag <c>{tenant:T}</c>).</summary>

@@ -1,6 +1,7 @@
 using System.Reflection;
 using FluentValidation;
 using JobApi.Api;
+using JobApi.Dashboard;
 using JobApi.Options;
 using JobApi.Security;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -31,6 +32,7 @@ public static class ApiSetup
             c.ProblemDetails.Extensions.Remove("traceId");
         });
         services.AddExceptionHandler<ApiExceptionHandler>();
+        services.AddSingleton<JobEventStream>();
         ValidatorOptions.Global.PropertyNameResolver = (_, member, _) =>
             member is null ? null : char.ToLowerInvariant(member.Name[0]) + member.Name[1..];
         services.AddValidatorsFromAssemblyContaining<SubmitRequestValidator>(ServiceLifetime.Singleton);
@@ -71,6 +73,7 @@ public static class ApiSetup
         app.UseAuthorization();
         app.UseMiddleware<TenantJobGuard>();
         app.MapControllers();
+        app.MapDashboard();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous();
         return app;

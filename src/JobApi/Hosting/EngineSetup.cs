@@ -66,6 +66,8 @@ public static class EngineSetup
         builder.Services.AddSingleton<JobEvents>();
         builder.Services.AddSingleton<TenantQuota>();
         builder.Services.AddSingleton<RedisMemoryGuard>();
+        builder.Services.AddSingleton<ProgressPublisher>();
+        builder.Services.AddSingleton<WorkerRegistry>();
         builder.Services.AddSingleton<JobStore>();
         builder.Services.AddSingleton<ShardQueue>();
         builder.Services.AddSingleton<IInputStore, RedisInputStore>();
@@ -84,6 +86,7 @@ public static class EngineSetup
             builder.Services.AddSingleton<JobMerger>();
             builder.Services.AddSingleton<ShardWorker>();
             builder.Services.AddHostedService(sp => sp.GetRequiredService<ShardWorker>());
+            builder.Services.AddHostedService<WorkerHeartbeat>();
         }
         return builder;
     }

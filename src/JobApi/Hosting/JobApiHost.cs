@@ -13,6 +13,7 @@ public static class JobApiHost
             var builder = WebApplication.CreateBuilder(args);
             builder.Configuration.AddServiceAppSettings();
             builder.AddJobEngine();
+            builder.AddJobApiTelemetry();
             configure?.Invoke(builder.Services);
             var runsApi = EngineSetup.ReadOptions(builder.Configuration).RunsApi;
             if (runsApi) builder.AddJobApiHttp();
@@ -22,6 +23,8 @@ public static class JobApiHost
             app.Lifetime.ApplicationStopped.Register(() => app.Services.GetService<EmbeddedRedis>()?.Dispose());
             if (runsApi) app.MapJobApiHttp();
             else app.MapHealthChecks("/health/live");
+            app.MapPrometheusScrapingEndpoint();
+            app.Services.GetRequiredService<Telemetry.JobApiMetrics>(); // every series (and the queue gauge) from the first scrape
             await app.RunAsync();
             return 0;
         }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using JobApi.Engine;
 using JobApi.JobKinds;
 using JobApi.Options;
+using JobApi.Telemetry;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -15,18 +16,23 @@ namespace JobApi.Workers;
 /// </summary>
 public sealed partial class ShardWorker(
     ShardQueue queue, JobKindRegistry kinds, IConnectionMultiplexer redis, RedisKeys keys,
-    WorkerIdentity identity, JobMerger merger, IOptions<JobApiOptions> options, ILogger<ShardWorker> logger) : BackgroundService
+    WorkerIdentity identity, JobMerger merger, IOptions<JobApiOptions> options, ILogger<ShardWorker> logger,
+    ProgressPublisher progress, JobApiMetrics metrics, JobApiTracing tracing) : BackgroundService
 {
     private const int MaxJobsPerRound = 16;
     private readonly WorkerOptions _options = options.Value.Worker;
     private readonly WakeSignal _wake = new();
     private readonly ConcurrentDictionary<(string JobId, long Fence), LeasedBatch> _batches = new();
     private readonly ConcurrentDictionary<string, byte> _merges = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string JobId, int Index), byte> _running = new();
     private readonly CancellationTokenSource _drained = new();
     private int _busy;
 
     /// <summary>Leases this process holds now: (job, fence) pairs.</summary>
     public IEnumerable<(string JobId, long Fence)> HeldLeases => _batches.Keys;
+
+    /// <summary>Shards this process is computing now (for the workers registry).</summary>
+    public IEnumerable<(string JobId, int Index)> RunningShards => _running.Keys;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -108,11 +114,13 @@ public sealed partial class ShardWorker(
         var batch = new LeasedBatch(grant);
         _batches[(batch.JobId, batch.Fence)] = batch;
         kinds.TryGet(grant.JobKind, out var kind);
+        progress.Changed(grant.JobId);
         foreach (var shard in grant.Shards!)
         {
             Interlocked.Increment(ref _busy);
             _ = Task.Run(async () =>
             {
+                _running.TryAdd((batch.JobId, shard.Index), 0);
                 try
                 {
                     await RunShardAsync(batch, kind, shard);
@@ -124,6 +132,7 @@ public sealed partial class ShardWorker(
                 }
                 finally
                 {
+                    _running.TryRemove((batch.JobId, shard.Index), out _);
                     Retire(batch);
                     Interlocked.Decrement(ref _busy);
                     _wake.Set();
@@ -136,10 +145,13 @@ public sealed partial class ShardWorker(
     {
         string result;
         using var timer = StartShardTimer(batch);
+        using var span = await tracing.StartShardAsync(batch.JobId, shard.Index, shard.Attempt);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             if (kind is null) throw new InvalidOperationException($"kind '{batch.Grant.JobKind}' is not known to worker {identity.Id}");
             result = await kind.ProcessShardAsync(new ShardWork(batch.JobId, shard.Index, shard.Attempt, shard.Payload), timer?.Token ?? batch.Cancellation.Token);
+            metrics.ShardDuration(System.Diagnostics.Stopwatch.GetElapsedTime(started));
         }
         catch (OperationCanceledException) when (batch.Cancellation.IsCancellationRequested)
         {
@@ -151,10 +163,13 @@ public sealed partial class ShardWorker(
         catch (Exception e)
         {
             batch.Settled(failed: true);
+            metrics.ShardDuration(System.Diagnostics.Stopwatch.GetElapsedTime(started));
             var error = e is OperationCanceledException && timer is { IsCancellationRequested: true }
                 ? $"shard timed out: it ran longer than JobApi:Worker:ShardTimeout ({_options.ShardTimeout})"
                 : e.Message;
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, error);
             var outcome = await queue.FailAsync(batch.JobId, batch.Fence, identity.Token, shard.Index, JobMerger.Truncate(error));
+            CountFailure(batch.JobId, outcome);
             Log.ShardFailed(logger, batch.JobId, shard.Index, shard.Attempt, outcome, error);
             return;
         }
@@ -189,10 +204,25 @@ public sealed partial class ShardWorker(
         {
             var (items, completesJob) = batch.TakePending();
             if (items.Count == 0) return;
-            var merged = completesJob ? MergeLocally(batch, kind) : null;
+            string? merged = null;
+            if (completesJob)
+            {
+                using var span = await tracing.StartMergeAsync(batch.JobId);
+                merged = MergeLocally(batch, kind);
+            }
             var (outcome, refused) = await queue.CommitAsync(batch.JobId, batch.Fence, batch.Grant.StartedAt, identity.Token, identity.Id, items, merged);
             if (refused > 0 || outcome == CommitOutcome.Stale) Log.StaleCommitRefused(logger, batch.JobId, batch.Fence, refused);
-            if (outcome == CommitOutcome.Finished) await queue.DropFromRotationAsync(batch.JobId);
+            if (outcome is CommitOutcome.Committed or CommitOutcome.CommittedMerge or CommitOutcome.Finished)
+            {
+                metrics.ShardsSucceeded(items.Count - refused);
+                progress.Changed(batch.JobId);
+            }
+            if (outcome == CommitOutcome.Finished)
+            {
+                metrics.JobSucceeded();
+                Log.JobFinished(logger, batch.JobId, JobStates.Succeeded);
+                await queue.DropFromRotationAsync(batch.JobId);
+            }
             if (outcome == CommitOutcome.CommittedMerge) await MergeAsync(batch.JobId);
         }
     }
@@ -224,7 +254,15 @@ public sealed partial class ShardWorker(
         _merges[jobId] = 0;
         try
         {
-            if (await merger.MergeAsync(jobId, CancellationToken.None) is "ok" or "failed") await queue.DropFromRotationAsync(jobId);
+            using var span = await tracing.StartMergeAsync(jobId);
+            var outcome = await merger.MergeAsync(jobId, CancellationToken.None);
+            if (outcome is "ok" or "failed")
+            {
+                if (outcome == "ok") metrics.JobSucceeded();
+                else metrics.JobFailed();
+                Log.JobFinished(logger, jobId, outcome == "ok" ? JobStates.Succeeded : JobStates.Failed);
+                await queue.DropFromRotationAsync(jobId);
+            }
         }
         finally
         {
@@ -275,10 +313,12 @@ public sealed partial class ShardWorker(
             {
                 var fences = _batches.Keys.Where(k => k.JobId == jobId).Select(k => k.Fence).ToArray();
                 var lost = await queue.RenewAsync(jobId, identity.Token, fences, _merges.ContainsKey(jobId));
+                metrics.LeasesRenewed(fences.Length);
                 // A lease whose shards all settled was deleted by its last commit; that is not a loss.
                 foreach (var fence in lost.Where(f => f >= 0 && _batches.TryGetValue((jobId, f), out var b) && !b.IsComplete))
                 {
                     Log.LeaseLost(logger, jobId, fence);
+                    metrics.LeaseLost();
                     Abandon(jobId, fence, AbandonReason.LeaseLost);
                 }
             });
@@ -318,6 +358,16 @@ public sealed partial class ShardWorker(
         await _drained.CancelAsync();
     }
 
+    private void CountFailure(string jobId, string outcome)
+    {
+        if (outcome == "retry") metrics.ShardRetried();
+        if (outcome != "dead") return;
+        metrics.ShardDead();
+        metrics.JobFailed();
+        progress.Forget(jobId);
+        Log.JobFinished(logger, jobId, JobStates.Failed);
+    }
+
     private static partial class Log
     {
         [LoggerMessage(1, LogLevel.Information, "Worker {WorkerId} started with concurrency {Concurrency}")]
@@ -343,5 +393,8 @@ public sealed partial class ShardWorker(
 
         [LoggerMessage(8, LogLevel.Warning, "Work on {JobId}/{Shard} interrupted: {Reason}")]
         public static partial void WorkInterrupted(ILogger logger, string jobId, int shard, string reason);
+
+        [LoggerMessage(9, LogLevel.Information, "Job {JobId} {State}")]
+        public static partial void JobFinished(ILogger logger, string jobId, string state);
     }
 }

@@ -44,6 +44,7 @@ local function finish_job(state, err, now, retention_ms, channel, job_id)
   local own = redis.call('HGET', K_JOB, 'retainMs')
   if own then retention_ms = tonumber(own) end
   redis.call('HSET', K_JOB, 'state', state, 'finishedAt', now)
+  redis.call('HINCRBY', K_JOB, 'finals', 1) -- part of the events stream's sequence (JobStatus.Sequence)
   if err then redis.call('HSET', K_JOB, 'error', err) end
   -- A failed job keeps payloads and committed results so that its dead shards can be retried.
   if state == 'failed' then

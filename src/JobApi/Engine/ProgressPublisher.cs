@@ -1,0 +1,59 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using StackExchange.Redis;
+
+namespace JobApi.Engine;
+
+/// <summary>
+/// Tells event streams that a job moved (a lease, a commit) by publishing its id on the progress channel,
+/// at most once per <see cref="Interval"/> per job and process, with one trailing message so the latest
+/// progress is never held back. Fire-and-forget: the hot path pays one dictionary look-up.
+/// </summary>
+public sealed class ProgressPublisher(IConnectionMultiplexer redis, RedisKeys keys)
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
+    private const int MaxTrackedJobs = 10_000;
+    private readonly ConcurrentDictionary<string, Entry> _jobs = new(StringComparer.Ordinal);
+
+    private sealed class Entry
+    {
+        public long LastTicks;
+        public int TrailingScheduled;
+    }
+
+    public void Changed(string jobId)
+    {
+        if (_jobs.Count > MaxTrackedJobs) _jobs.Clear(); // old jobs fall out; at worst one extra message each
+        var entry = _jobs.GetOrAdd(jobId, static _ => new Entry());
+        var now = Stopwatch.GetTimestamp();
+        var last = Volatile.Read(ref entry.LastTicks);
+        var elapsed = Stopwatch.GetElapsedTime(last, now);
+        if (last == 0 || elapsed >= Interval)
+        {
+            if (Interlocked.CompareExchange(ref entry.LastTicks, now, last) == last) Publish(jobId);
+            return;
+        }
+        if (Interlocked.Exchange(ref entry.TrailingScheduled, 1) == 1) return;
+        _ = Task.Delay(Interval - elapsed).ContinueWith(_ =>
+        {
+            Volatile.Write(ref entry.TrailingScheduled, 0);
+            Volatile.Write(ref entry.LastTicks, Stopwatch.GetTimestamp());
+            Publish(jobId);
+        }, TaskScheduler.Default);
+    }
+
+    /// <summary>Forgets a finished job (its final event is published by the script that finished it).</summary>
+    public void Forget(string jobId) => _jobs.TryRemove(jobId, out _);
+
+    private void Publish(string jobId)
+    {
+        try
+        {
+            redis.GetSubscriber().Publish(keys.ProgressChannel, jobId, CommandFlags.FireAndForget);
+        }
+        catch (RedisException)
+        {
+            // A hint only: event streams re-read the status on their own safety-net poll.
+        }
+    }
+}

@@ -1,0 +1,54 @@
+using JobApi.Engine;
+using StackExchange.Redis;
+
+namespace JobApi.Telemetry;
+
+/// <summary>
+/// The queue depth for the <c>jobapi_queue_depth</c> gauge: ready plus delayed shards over unfinished jobs
+/// (the first 1,000 of the pending index). A scrape returns the last sample and starts a new one in the
+/// background when it is older than two seconds, so a scrape never waits on Redis.
+/// </summary>
+public sealed class QueueDepthSampler(IConnectionMultiplexer redis, RedisKeys keys)
+{
+    private static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(2);
+    private long _depth;
+    private long _sampledAtTicks;
+    private int _sampling;
+
+    public long Observe()
+    {
+        if (DateTime.UtcNow.Ticks - Volatile.Read(ref _sampledAtTicks) > MaxAge.Ticks && Interlocked.Exchange(ref _sampling, 1) == 0)
+            _ = SampleAsync();
+        return Volatile.Read(ref _depth);
+    }
+
+    /// <summary>Reads the depth now (also used by the first scrape's caller in tests).</summary>
+    public async Task<long> SampleAsync()
+    {
+        try
+        {
+            var db = redis.GetDatabase();
+            var ids = await db.SortedSetRangeByRankAsync(keys.Pending, 0, 999);
+            var batch = db.CreateBatch();
+            var reads = ids.Select(id =>
+            {
+                var job = keys.Job(id!);
+                return (Ready: batch.ListLengthAsync(job.Ready), Delayed: batch.SortedSetLengthAsync(job.Delayed));
+            }).ToArray();
+            batch.Execute();
+            long depth = 0;
+            foreach (var (ready, delayed) in reads) depth += await ready + await delayed;
+            Volatile.Write(ref _depth, depth);
+            Volatile.Write(ref _sampledAtTicks, DateTime.UtcNow.Ticks);
+            return depth;
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            return Volatile.Read(ref _depth);
+        }
+        finally
+        {
+            Volatile.Write(ref _sampling, 0);
+        }
+    }
+}
