@@ -30,6 +30,15 @@ public sealed class JobApiMetrics
         _retries = meter.CreateCounter<long>("jobapi_shard_retries", description: "Failed shard attempts scheduled for a retry");
         _deadLetters = meter.CreateCounter<long>("jobapi_dead_letters", description: "Shards dead-lettered after their last attempt");
         meter.CreateObservableGauge("jobapi_queue_depth", queueDepth.Observe, description: "Shards waiting to run (ready or in retry backoff) over all unfinished jobs");
+        // Every series exists from the first scrape (a rate over a series that appears late misses its first increase).
+        _submitted.Add(0);
+        foreach (var state in new[] { Succeeded, Failed, Canceled }) _jobsFinished.Add(0, state);
+        _shardsFinished.Add(0, Succeeded);
+        _shardsFinished.Add(0, Failed);
+        _leaseLost.Add(0);
+        _renewals.Add(0);
+        _retries.Add(0);
+        _deadLetters.Add(0);
     }
 
     public void JobSubmitted() => _submitted.Add(1);
