@@ -142,7 +142,7 @@ public static class CliApp
     {
         if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l)) return l;
         if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d))
-            return d == Math.Floor(d) && Math.Abs(d) < 9e18 ? (long)d : d;
+            return d == Math.Floor(d) && Math.Abs(d) < 9e18 ? JsonValue.Create((long)d) : JsonValue.Create(d);
         if (text is "true" or "false") return text == "true";
         if (text.StartsWith('[') || text.StartsWith('{'))
         {

@@ -1,4 +1,9 @@
-using JobApi.Cli;
 using Spectre.Console;
 
-return await CliApp.RunAsync(args, new CliHost(AnsiConsole.Console, Console.Out, Console.Error, Environment.GetEnvironmentVariable));
+namespace JobApi.Cli;
+
+internal static class EntryPoint
+{
+    public static Task<int> Main(string[] args) =>
+        CliApp.RunAsync(args, new CliHost(AnsiConsole.Console, Console.Out, Console.Error, Environment.GetEnvironmentVariable));
+}

@@ -1,0 +1,76 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace JobApi.IntegrationTests.Watching;
+
+/// <summary>Runs alone (no other service in the process counts into the same meter while it measures).</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MetricsCollection : ICollectionFixture<RedisServerFixture>
+{
+    public const string Name = "metrics";
+}
+
+/// <summary>GET /metrics after a known workload: every counter moves by exactly what the workload did.</summary>
+[Collection(MetricsCollection.Name)]
+public sealed partial class MetricsTests(RedisServerFixture redis, ServiceFixture service) : ApiTest(redis, service)
+{
+    [GeneratedRegex(@"^(?<name>[a-z_]+)(\{(?<labels>[^}]*)\})? (?<value>\S+)$", RegexOptions.Multiline)]
+    private static partial Regex Sample();
+
+    private async Task<Dictionary<string, double>> ScrapeAsync()
+    {
+        using var response = await Client.GetAsync("/metrics");
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType);
+        var text = await response.Content.ReadAsStringAsync();
+        var samples = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (Match m in Sample().Matches(text))
+        {
+            var labels = Regex.Replace(m.Groups["labels"].Value, @"otel_scope_name=""[^""]*"",?", "").TrimEnd(',');
+            samples[labels.Length == 0 ? m.Groups["name"].Value : $"{m.Groups["name"].Value}{{{labels}}}"] =
+                double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture);
+        }
+        return samples;
+    }
+
+    [Fact]
+    public async Task Counters_after_a_known_workload_match_what_the_workload_did()
+    {
+        var before = await ScrapeAsync();
+        var ok = new[]
+        {
+            await Client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 0 }, shards = 5 }),
+            await Client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 0 }, shards = 5 }),
+            await Client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 0, failTimes = 1 }, shards = 2, maxAttempts = 3 }),
+        };
+        var dead = await Client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 0, failTimes = 9 }, shards = 1, maxAttempts = 1 });
+        var canceled = await Client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 60000 }, shards = 1 });
+        await Client.PostAsync($"/v1/jobs/{canceled.Id()}/cancel", null);
+        foreach (var job in ok) Assert.Equal("succeeded", (await Client.WaitForFinalAsync(job.Id())).State());
+        Assert.Equal("failed", (await Client.WaitForFinalAsync(dead.Id())).State());
+
+        Dictionary<string, double> after = [];
+        double Delta(string series) => after.GetValueOrDefault(series) - before.GetValueOrDefault(series);
+        // Counters are updated right after the Redis calls that finish the work: wait for the last of them.
+        await TestSupport.WaitUntilAsync(async () =>
+        {
+            after = await ScrapeAsync();
+            return Delta("jobapi_jobs_finished_total{state=\"succeeded\"}") >= 3 && Delta("jobapi_shards_finished_total{state=\"succeeded\"}") >= 12;
+        }, "the counters of the workload are visible");
+
+        Assert.Equal(5, Delta("jobapi_jobs_submitted_total"));
+        Assert.Equal(3, Delta("jobapi_jobs_finished_total{state=\"succeeded\"}"));
+        Assert.Equal(1, Delta("jobapi_jobs_finished_total{state=\"failed\"}"));
+        Assert.Equal(1, Delta("jobapi_jobs_finished_total{state=\"canceled\"}"));
+        Assert.Equal(12, Delta("jobapi_shards_finished_total{state=\"succeeded\"}"));
+        Assert.Equal(1, Delta("jobapi_shards_finished_total{state=\"failed\"}"));
+        Assert.Equal(1, Delta("jobapi_dead_letters_total"));
+        Assert.Equal(2, Delta("jobapi_shard_retries_total"));
+        Assert.Equal(0, Delta("jobapi_lease_lost_total"));
+        // Every computation is timed: 12 successes, 2 failed attempts before the retries, 1 dead attempt
+        // (the canceled shard's sleep is cut short and not counted).
+        Assert.Equal(15, Delta("jobapi_shard_duration_seconds_count"));
+        Assert.True(after.ContainsKey("jobapi_queue_depth"), "no jobapi_queue_depth gauge");
+        Assert.True(after.ContainsKey("jobapi_lease_renewals_total"), "no jobapi_lease_renewals_total counter");
+    }
+}
