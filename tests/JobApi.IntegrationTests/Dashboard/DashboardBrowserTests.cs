@@ -21,9 +21,12 @@ public sealed class DashboardBrowserTests(RedisServerFixture redis, BrowserFixtu
     public async Task A_running_job_appears_with_its_full_id_and_its_progress_bar_moves_live_to_100_percent()
     {
         await fixture.StartAsync(redis);
-        var job = await fixture.Client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 400 }, shards = 24 });
         await fixture.Client.SubmitAsync(new { kind = "primes", input = new { from = 0, to = 2_000_000 }, shards = 8 });
         var page = await OpenAsync();
+        await page.Locator("#jobs tr").First.WaitForAsync();
+        // Submitted once the page is up: it appears at the list's next refresh (every 3 s) while it still runs
+        // (32 shards of 600 ms on 4 slots take at least 4.8 s), then moves through its events stream.
+        var job = await fixture.Client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 600 }, shards = 32 });
         var bar = page.Locator($"tr[data-job='{job.Id()}'] [data-testid=progress]");
         await bar.WaitForAsync();
         Assert.Equal(job.Id(), await page.Locator($"tr[data-job='{job.Id()}'] td.id").InnerTextAsync());
