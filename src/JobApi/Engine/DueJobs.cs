@@ -1,4 +1,5 @@
 using JobApi.Options;
+using JobApi.Telemetry;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -10,7 +11,8 @@ namespace JobApi.Engine;
 /// and a node that dies leaves them to the next claimer), and every change to a job is one script on the job's
 /// own state: promote.lua queues a waiting job exactly once; timeout.lua fails an overdue one exactly once.
 /// </summary>
-public sealed class DueJobs(IConnectionMultiplexer redis, RedisKeys keys, JobStore store, IOptions<JobApiOptions> options)
+public sealed class DueJobs(
+    IConnectionMultiplexer redis, RedisKeys keys, JobStore store, IOptions<JobApiOptions> options, ProgressPublisher progress, JobApiMetrics metrics)
 {
     private const int Batch = 100;
     private const int Rounds = 10;
@@ -95,6 +97,7 @@ public sealed class DueJobs(IConnectionMultiplexer redis, RedisKeys keys, JobSto
                 var removed = batch.SortedSetRemoveAsync(DueOf(id), id);
                 batch.Execute();
                 await Task.WhenAll([.. pushes, removed]);
+                progress.Changed(id); // event streams show waiting -> queued at once
                 return true;
             case "later":
                 await db.SortedSetAddAsync(DueOf(id), id, (long)(double)r[1]);
@@ -105,6 +108,10 @@ public sealed class DueJobs(IConnectionMultiplexer redis, RedisKeys keys, JobSto
             case "gone" when now - tick < 60_000:
                 // Its index entry is written before the job itself: give a submit in flight time to land.
                 await db.SortedSetAddAsync(DueOf(id), id, now + 1000);
+                return false;
+            case "canceled":
+                metrics.JobCanceled();
+                await db.SortedSetRemoveAsync(DueOf(id), id);
                 return false;
             default:
                 await db.SortedSetRemoveAsync(DueOf(id), id);
@@ -151,6 +158,8 @@ public sealed class DueJobs(IConnectionMultiplexer redis, RedisKeys keys, JobSto
             return false;
         }
         await db.SortedSetRemoveAsync(set, id);
-        return (string)r[0]! == "failed";
+        if ((string)r[0]! != "failed") return false;
+        metrics.JobFailed();
+        return true;
     }
 }

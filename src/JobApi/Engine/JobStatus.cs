@@ -28,7 +28,8 @@ public sealed record JobStatus(
     public double? EtaSeconds { get; init; }
 
     /// <summary>Increases with every change a watcher can see: the events stream's <c>id</c>. It is the sum of
-    /// counters that only grow (shards leased, shards committed, final states reached), so no script pays for it.</summary>
+    /// counters that only grow (shards leased, shards committed, final states reached), plus one once a job
+    /// that waited (for a runAt or dependencies) has left <c>waiting</c>, so no script pays for it.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public long Sequence { get; init; }
 
@@ -49,13 +50,17 @@ public sealed record JobStatus(
             v[8].IsNull ? 0 : (int)v[8], Time(v[9]), v[10].IsNull ? null : ((string)v[10]!).Split(','),
             v[11].IsNull ? null : (string?)v[11], webhook)
         {
-            Sequence = (long)v[3] + Number(v[17]) + Number(v[18]),
+            Sequence = (long)v[3] + Number(v[17]) + Number(v[18]) + (LeftWaiting(state, v[9], v[10]) ? 1 : 0),
             Throughput = rate,
             EtaSeconds = rate > 0 && !JobStates.IsFinal(state) ? Math.Round((total - succeeded - failed) / rate.Value, 1) : null,
         };
     }
 
     private static long Number(RedisValue v) => v.IsNull ? 0 : (long)v;
+
+    /// <summary>A job with a runAt or dependencies starts waiting and never goes back to it.</summary>
+    private static bool LeftWaiting(string state, RedisValue runAt, RedisValue deps) =>
+        state != JobStates.Waiting && (!runAt.IsNull || !deps.IsNull);
 
     private static double? Rate(int finishedShards, DateTime? started, DateTime? finished)
     {

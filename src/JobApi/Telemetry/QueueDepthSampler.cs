@@ -5,7 +5,8 @@ namespace JobApi.Telemetry;
 
 /// <summary>
 /// The queue depth for the <c>jobapi_queue_depth</c> gauge: ready plus delayed shards over unfinished jobs
-/// (the first 1,000 of the pending index). A scrape returns the last sample and starts a new one in the
+/// (the first 1,000 of the pending index), not counting <c>waiting</c> jobs (delayed or dependent: no worker may
+/// run their shards yet). A scrape returns the last sample and starts a new one in the
 /// background when it is older than two seconds, so a scrape never waits on Redis.
 /// </summary>
 public sealed class QueueDepthSampler(IConnectionMultiplexer redis, RedisKeys keys)
@@ -33,11 +34,12 @@ public sealed class QueueDepthSampler(IConnectionMultiplexer redis, RedisKeys ke
             var reads = ids.Select(id =>
             {
                 var job = keys.Job(id!);
-                return (Ready: batch.ListLengthAsync(job.Ready), Delayed: batch.SortedSetLengthAsync(job.Delayed));
+                return (State: batch.HashGetAsync(job.Job, "state"), Ready: batch.ListLengthAsync(job.Ready), Delayed: batch.SortedSetLengthAsync(job.Delayed));
             }).ToArray();
             batch.Execute();
             long depth = 0;
-            foreach (var (ready, delayed) in reads) depth += await ready + await delayed;
+            foreach (var (state, ready, delayed) in reads)
+                if ((string?)await state != JobStates.Waiting) depth += await ready + await delayed;
             Volatile.Write(ref _depth, depth);
             Volatile.Write(ref _sampledAtTicks, DateTime.UtcNow.Ticks);
             return depth;

@@ -69,6 +69,31 @@ public sealed class EventsTests(RedisServerFixture redis, ServiceFixture service
     }
 
     [Fact]
+    public async Task A_delayed_job_stream_starts_waiting_then_moves_on_with_a_state_event_and_ends_succeeded()
+    {
+        var job = await Client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 100 }, shards = 3, delaySeconds = 1 });
+        var messages = await SseReader.ReadAsync(Client, job.Id());
+        SseReader.AssertCompleteStream(messages, "succeeded", 3);
+        Assert.Equal("waiting", messages[0].State);
+        Assert.Equal(job.GetProperty("runAt").GetString(), messages[0].Data.GetProperty("runAt").GetString());
+        var left = messages.FindIndex(m => m.State != "waiting");
+        Assert.Equal("state", messages[left].Event);
+        Assert.Contains(messages[left].State, new[] { "queued", "running", "succeeded" });
+    }
+
+    [Fact]
+    public async Task A_dependent_job_stream_goes_from_waiting_to_canceled_when_its_dependency_fails()
+    {
+        var dependency = await Client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 300, failTimes = 5 }, shards = 1, maxAttempts = 1 });
+        var job = await Client.SubmitAsync(new { kind = "noop", input = new { }, dependsOn = new[] { dependency.Id() } });
+        var messages = await SseReader.ReadAsync(Client, job.Id());
+        SseReader.AssertCompleteStream(messages, "canceled", 1);
+        Assert.Equal("waiting", messages[0].State);
+        Assert.All(messages[..^1], m => Assert.Equal("waiting", m.State));
+        Assert.Contains(dependency.Id(), messages[^1].Data.GetProperty("error").GetString());
+    }
+
+    [Fact]
     public async Task Events_of_an_unknown_job_are_404_and_a_bad_Last_Event_ID_is_400()
     {
         var missing = await Client.GetAsync("/v1/jobs/01M8AG73CVN8X191GNX9ADHY5V/events");

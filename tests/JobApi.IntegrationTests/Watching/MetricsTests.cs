@@ -73,4 +73,28 @@ public sealed partial class MetricsTests(RedisServerFixture redis, ServiceFixtur
         Assert.True(after.ContainsKey("jobapi_queue_depth"), "no jobapi_queue_depth gauge");
         Assert.True(after.ContainsKey("jobapi_lease_renewals_total"), "no jobapi_lease_renewals_total counter");
     }
+
+    [Fact]
+    public async Task Jobs_the_scheduler_ends_by_a_timeout_or_a_failed_dependency_count_as_finished()
+    {
+        var before = await ScrapeAsync();
+        var timed = await Client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 60000 }, shards = 1, timeoutSeconds = 1 });
+        var dependency = await Client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 60000 }, shards = 1 });
+        var dependent = await Client.SubmitAsync(new { kind = "noop", input = new { }, dependsOn = new[] { dependency.Id() } });
+        await Client.PostAsync($"/v1/jobs/{dependency.Id()}/cancel", null);
+        Assert.Equal("failed", (await Client.WaitForFinalAsync(timed.Id())).State());
+        Assert.Equal("canceled", (await Client.WaitForFinalAsync(dependent.Id())).State());
+
+        Dictionary<string, double> after = [];
+        double Delta(string series) => after.GetValueOrDefault(series) - before.GetValueOrDefault(series);
+        await TestSupport.WaitUntilAsync(async () =>
+        {
+            after = await ScrapeAsync();
+            return Delta("jobapi_jobs_finished_total{state=\"canceled\"}") >= 2 && Delta("jobapi_jobs_finished_total{state=\"failed\"}") >= 1;
+        }, "the scheduler's final states are counted");
+        Assert.Equal(3, Delta("jobapi_jobs_submitted_total"));
+        Assert.Equal(1, Delta("jobapi_jobs_finished_total{state=\"failed\"}"));
+        Assert.Equal(2, Delta("jobapi_jobs_finished_total{state=\"canceled\"}"));
+        Assert.Equal(0, Delta("jobapi_jobs_finished_total{state=\"succeeded\"}"));
+    }
 }

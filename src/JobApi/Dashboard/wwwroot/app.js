@@ -13,6 +13,10 @@ const sleep = ms => new Promise(r => setTimeout(r, ms));
 const time = t => t ? new Date(t).toLocaleTimeString() : '';
 const eta = s => s == null ? '' : s < 90 ? `${Math.ceil(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
 const rate = r => r == null ? '' : `${r >= 100 ? Math.round(r) : r.toFixed(1)}/s`;
+const jobLink = id => `<a href="#/jobs/${esc(id)}">${esc(id)}</a>`;
+// What a waiting job waits for: its runAt and the jobs it depends on.
+const waitsFor = s => s.state !== 'waiting' ? '' :
+  [s.runAt ? `until ${time(s.runAt)}` : '', s.dependsOn?.length ? `for ${s.dependsOn.map(jobLink).join(', ')}` : ''].filter(x => x).join(' and ');
 
 function showError(text) {
   const box = document.getElementById('error');
@@ -104,7 +108,7 @@ function jobRow(s) {
   return `<td class="id"><a href="#/jobs/${esc(s.id)}">${esc(s.id)}</a></td><td>${esc(s.kind)}</td>` +
     `<td><span class="badge ${esc(s.state)}" data-testid="state">${esc(s.state)}</span></td><td>${bar(s)}</td>` +
     `<td>${s.shards.succeeded + s.shards.failed}/${s.shards.total}</td><td>${rate(s.throughput)}</td>` +
-    `<td>${FINAL.has(s.state) ? '' : eta(s.etaSeconds)}</td><td>${time(s.createdAt)}</td>`;
+    `<td>${FINAL.has(s.state) ? '' : s.state === 'waiting' ? `<span class="muted">${waitsFor(s)}</span>` : eta(s.etaSeconds)}</td><td>${time(s.createdAt)}</td>`;
 }
 
 async function jobsPage() {
@@ -171,7 +175,9 @@ async function jobPage(id) {
       <div><span class="muted">kind</span><b>${esc(status.kind)}</b></div><div><span class="muted">shards</span><b>${status.shards.succeeded + status.shards.failed} / ${status.shards.total}</b></div>
       <div><span class="muted">running</span><b>${status.shards.running}</b></div><div><span class="muted">attempts</span><b>${status.attempts}</b></div>
       <div><span class="muted">rate</span><b>${rate(status.throughput) || '–'}</b></div><div><span class="muted">eta</span><b>${FINAL.has(status.state) ? '–' : eta(status.etaSeconds) || '–'}</b></div>
-      <div><span class="muted">created</span><b>${time(status.createdAt)}</b></div></div>${bar(status, true)}
+      <div><span class="muted">created</span><b>${time(status.createdAt)}</b></div>${status.priority ? `<div><span class="muted">priority</span><b>${status.priority}</b></div>` : ''}</div>${bar(status, true)}
+      ${status.state === 'waiting' ? `<p data-testid="waiting">Waiting ${waitsFor(status)}.</p>` : ''}
+      ${status.scheduleId ? `<p class="muted">Started by schedule ${esc(status.scheduleId)}.</p>` : ''}
       ${status.error ? `<pre data-testid="job-error">${esc(status.error)}</pre>` : ''}
       ${FINAL.has(status.state) ? '' : '<p><button id="cancel" type="button">Cancel job</button></p>'}
       ${status.state === 'succeeded' ? `<p><a href="/v1/jobs/${esc(id)}/result" target="_blank">Result JSON</a></p>` : ''}`;
