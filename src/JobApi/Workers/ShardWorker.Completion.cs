@@ -1,0 +1,110 @@
+using JobApi.Engine;
+using JobApi.JobKinds;
+using StackExchange.Redis;
+
+namespace JobApi.Workers;
+
+/// <summary>How finished work leaves the worker: group commits under the lease, the local or leased merge that
+/// ends a job, and the metrics and logs of jobs this worker finished.</summary>
+public sealed partial class ShardWorker
+{
+    /// <summary>Commits what the batch has gathered, again and again until nothing is left (group commit).</summary>
+    private async Task FlushAsync(LeasedBatch batch, IJobKind kind)
+    {
+        while (true)
+        {
+            var (items, completesJob) = batch.TakePending();
+            if (items.Count == 0) return;
+            string? merged = null;
+            if (completesJob)
+            {
+                using var span = await tracing.StartMergeAsync(batch.JobId);
+                merged = MergeLocally(batch, kind);
+            }
+            var (outcome, refused) = await queue.CommitAsync(batch.JobId, batch.Fence, batch.Grant.StartedAt, identity.Token, identity.Id, items, merged);
+            if (refused > 0 || outcome == CommitOutcome.Stale) Log.StaleCommitRefused(logger, batch.JobId, batch.Fence, refused);
+            if (outcome is CommitOutcome.Committed or CommitOutcome.CommittedMerge or CommitOutcome.Finished)
+            {
+                metrics.ShardsSucceeded(items.Count - refused);
+                progress.Changed(batch.JobId);
+            }
+            if (outcome == CommitOutcome.Finished)
+            {
+                metrics.JobSucceeded();
+                Log.JobFinished(logger, batch.JobId, JobStates.Succeeded);
+                await queue.DropFromRotationAsync(batch.JobId);
+            }
+            if (outcome == CommitOutcome.CommittedMerge) await MergeAsync(batch.JobId);
+        }
+    }
+
+    private void StartMerge(string jobId)
+    {
+        Interlocked.Increment(ref _busy);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await MergeAsync(jobId);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                Log.WorkInterrupted(logger, jobId, -1, e.Message);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _busy);
+                _wake.Set();
+            }
+        });
+    }
+
+    /// <summary>Runs a merge this worker holds the merge lease for (renewed while it runs).</summary>
+    private async Task MergeAsync(string jobId)
+    {
+        _merges[jobId] = 0;
+        try
+        {
+            using var span = await tracing.StartMergeAsync(jobId);
+            var outcome = await merger.MergeAsync(jobId, CancellationToken.None);
+            if (outcome is "ok" or "failed")
+            {
+                if (outcome == "ok") metrics.JobSucceeded();
+                else metrics.JobFailed();
+                Log.JobFinished(logger, jobId, outcome == "ok" ? JobStates.Succeeded : JobStates.Failed);
+                await queue.DropFromRotationAsync(jobId);
+            }
+        }
+        finally
+        {
+            _merges.TryRemove(jobId, out _);
+        }
+    }
+
+    /// <summary>The result of a job whose every shard this batch held, merged here so that the last commit finishes
+    /// the job; null (the commit then takes the merge lease) for a streaming merge, which writes its items to Redis,
+    /// and when the merge throws: the merge lease reruns it and fails the job with its error.</summary>
+    private string? MergeLocally(LeasedBatch batch, IJobKind kind)
+    {
+        if (kind is IStreamingMerge) return null;
+        try
+        {
+            return kind.Merge(batch.Grant.MergeContext!, batch.AllResults());
+        }
+        catch (Exception e)
+        {
+            Log.LocalMergeFailed(logger, batch.JobId, e.Message);
+            return null;
+        }
+    }
+
+    private void CountFailure(string jobId, string outcome)
+    {
+        if (outcome == "retry") metrics.ShardRetried();
+        if (outcome != "dead") return;
+        metrics.ShardDead();
+        metrics.JobFailed();
+        progress.Forget(jobId);
+        Log.JobFinished(logger, jobId, JobStates.Failed);
+    }
+}
