@@ -86,7 +86,8 @@ public sealed class ShardsAndListTests(RedisServerFixture redis, ServiceFixture 
         var submitted = new List<string>();
         for (var i = 0; i < 11; i++)
             submitted.Add((await Client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 0 } })).Id());
-        submitted.Reverse();
+        // Ids order by their millisecond; two submits within the same millisecond order by the random part.
+        submitted.Sort((a, b) => string.CompareOrdinal(b, a));
 
         foreach (var limit in new[] { 1, 3, 11, 1000 })
         {

@@ -5,13 +5,14 @@ namespace JobApi.Telemetry;
 
 /// <summary>
 /// The queue depth for the <c>jobapi_queue_depth</c> gauge: ready plus delayed shards over unfinished jobs
-/// (the first 1,000 of the pending index), not counting <c>waiting</c> jobs (delayed or dependent: no worker may
-/// run their shards yet). A scrape returns the last sample and starts a new one in the
-/// background when it is older than two seconds, so a scrape never waits on Redis.
+/// (the first 1,000 of the pending indexes, shared between the queue partitions), not counting <c>waiting</c>
+/// jobs (delayed or dependent: no worker may run their shards yet). A scrape returns the last sample and starts
+/// a new one in the background when it is older than two seconds, so a scrape never waits on Redis.
 /// </summary>
 public sealed class QueueDepthSampler(IConnectionMultiplexer redis, RedisKeys keys)
 {
     private static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(2);
+    private const int MaxJobs = 1000;
     private long _depth;
     private long _sampledAtTicks;
     private int _sampling;
@@ -29,7 +30,12 @@ public sealed class QueueDepthSampler(IConnectionMultiplexer redis, RedisKeys ke
         try
         {
             var db = redis.GetDatabase();
-            var ids = await db.SortedSetRangeByRankAsync(keys.Pending, 0, 999);
+            // The first 1,000 unfinished jobs in all, shared between the queue partitions, read in one round trip.
+            var perPartition = Math.Max(1, MaxJobs / keys.Partitions);
+            var lists = db.CreateBatch();
+            var pages = Enumerable.Range(0, keys.Partitions).Select(p => lists.SortedSetRangeByRankAsync(keys.Pending(p), 0, perPartition - 1)).ToArray();
+            lists.Execute();
+            var ids = (await Task.WhenAll(pages)).SelectMany(page => page).ToArray();
             var batch = db.CreateBatch();
             var reads = ids.Select(id =>
             {
