@@ -64,6 +64,18 @@ public sealed class AuthenticationTests(RedisServerFixture redis, ServiceFixture
     }
 
     [Fact]
+    public async Task The_dashboard_page_needs_no_key_but_its_data_and_the_metrics_do()
+    {
+        foreach (var path in new[] { "/dashboard", "/dashboard/app.js", "/dashboard/app.css" })
+            Assert.Equal(200, (int)(await Client.GetAsync(path)).StatusCode);
+        foreach (var path in new[] { "/v1/workers", "/metrics" })
+            Assert.Equal(401, (int)(await Client.GetAsync(path)).StatusCode);
+        using var acme = Factory.ClientWithKey(Tenancy.AcmeKey);
+        foreach (var path in new[] { "/v1/workers", "/metrics" })
+            Assert.Equal(200, (int)(await acme.GetAsync(path)).StatusCode);
+    }
+
+    [Fact]
     public async Task A_jwt_with_the_tenant_claim_sees_the_jobs_of_that_tenant()
     {
         using var acme = Factory.ClientWithKey(Tenancy.AcmeKey);

@@ -82,6 +82,12 @@ public sealed class RedisAclTests(RedisServerFixture redis) : IAsyncLifetime
         Assert.Equal(4, (await client.GetJsonAsync($"/v1/jobs/{primes.Id()}/shards")).GetProperty("items").GetArrayLength());
         Assert.Equal(200, (int)(await client.GetAsync("/health/ready")).StatusCode);
         await _factory.Services.GetServices<IHostedService>().OfType<JobApi.Workers.LeaseReaper>().Single().SweepAsync();
+        // Watching: an events stream to its end, the workers registry (the heartbeat writes it), the metrics and their queue sample.
+        Assert.Equal("succeeded", (await Watching.SseReader.ReadAsync(client, words.Id()))[^1].State);
+        await TestSupport.WaitUntilAsync(async () => (await client.GetJsonAsync("/v1/workers")).GetProperty("items").GetArrayLength() > 0,
+            "the worker is registered");
+        await _factory.Services.GetRequiredService<JobApi.Telemetry.QueueDepthSampler>().SampleAsync();
+        Assert.Equal(200, (int)(await client.GetAsync("/metrics")).StatusCode);
 
         var log = (RedisResult[])(await redis.Redis.GetDatabase().ExecuteAsync("ACL", "LOG", "128"))!;
         var refused = log.Select(e => (RedisResult[])e!).Select(Describe).Where(e => e.Contains(_user, StringComparison.Ordinal)).ToList();
