@@ -24,6 +24,7 @@ public sealed partial class JobStore
             var claimed = await ClaimIdempotencyKeyAsync(idempotencyKey, id, bodyHash);
             if (claimed is null) return SubmitOutcome.IdempotencyConflict;
             id = claimed;
+            faults.InSubmit("claimed");
         }
 
         var job = keys.Job(id);
@@ -63,6 +64,7 @@ public sealed partial class JobStore
         await Task.WhenAll(writes);
         var reply = await submit;
         var created = (int)reply[0] == 1;
+        if (!fresh) faults.InSubmit("created");
 
         if (!fresh && !extras.Waits && (created || !JobStates.IsFinal((string)reply[1]!)))
         {

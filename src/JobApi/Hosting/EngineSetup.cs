@@ -60,6 +60,7 @@ public static class EngineSetup
         var redis = Connect(connectionString);
         builder.Services.AddSingleton<IConnectionMultiplexer>(redis);
         builder.Services.AddSingleton(new RedisKeys(options.KeyPrefix));
+        builder.Services.AddSingleton<FaultInjection>();
         builder.Services.AddSingleton<JobEvents>();
         builder.Services.AddSingleton<JobStore>();
         builder.Services.AddSingleton<ShardQueue>();

@@ -26,6 +26,9 @@ public sealed class JobApiOptions
     public SchedulerOptions Scheduler { get; set; } = new();
     public WebhookOptions Webhooks { get; set; } = new();
 
+    /// <summary>Test-only crash points (see Engine/FaultInjection.cs); ignored unless JOBAPI_FAULT_INJECTION=enabled.</summary>
+    public FaultOptions Faults { get; set; } = new();
+
     public bool RunsApi => Roles.Contains("Api", StringComparison.OrdinalIgnoreCase);
     public bool RunsWorker => Roles.Contains("Worker", StringComparison.OrdinalIgnoreCase);
 }
@@ -124,4 +127,20 @@ public sealed class WebhookOptions
     /// <summary>Time limit of one delivery attempt.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00", ErrorMessage = "JobApi:Webhooks:Timeout must be between 100 ms and 5 minutes.")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+public sealed class FaultOptions
+{
+    /// <summary>The process kills itself right after its Nth commit call returned (0 = never).</summary>
+    public int CrashAfterCommits { get; set; }
+
+    /// <summary>A merge run under the merge lease kills the process before storing the result.</summary>
+    public bool CrashInMerge { get; set; }
+
+    /// <summary><c>claimed</c> or <c>created</c>: the API process kills itself at that stage of a submit with an Idempotency-Key.</summary>
+    public string CrashInSubmit { get; set; } = "";
+
+    public bool IsSet => CrashAfterCommits > 0 || CrashInMerge || CrashInSubmit.Length > 0;
+
+    public override string ToString() => $"CrashAfterCommits={CrashAfterCommits} CrashInMerge={CrashInMerge} CrashInSubmit='{CrashInSubmit}'";
 }

@@ -15,6 +15,8 @@ public sealed partial class LeaseReaper(IConnectionMultiplexer redis, RedisKeys 
     : BackgroundService
 {
     private const int Page = 500;
+    private const int TrimPagesPerSweep = 20;
+    private RedisValue? _trimCursor;
     private readonly WorkerOptions _worker = options.Value.Worker;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -79,17 +81,28 @@ public sealed partial class LeaseReaper(IConnectionMultiplexer redis, RedisKeys 
         return requeued;
     }
 
-    /// <summary>Drops the oldest index entries whose job has expired.</summary>
+    /// <summary>Walks the job index a few pages per sweep (resuming where the last sweep stopped, wrapping at the
+    /// end) and drops the entries whose job has expired, so the index shrinks back as retention passes.</summary>
     private async Task TrimIndexAsync(IDatabase db)
     {
-        var oldest = await db.SortedSetRangeByValueAsync(keys.JobIndex, default, default, Exclude.None, Order.Ascending, 0, 200);
-        var batch = db.CreateBatch();
-        var exists = oldest.Select(id => batch.KeyExistsAsync(keys.Job(id!).Job)).ToArray();
-        batch.Execute();
-        var gone = new List<RedisValue>();
-        for (var i = 0; i < oldest.Length; i++)
-            if (!await exists[i]) gone.Add(oldest[i]);
-        if (gone.Count > 0) await db.SortedSetRemoveAsync(keys.JobIndex, gone.ToArray());
+        for (var page = 0; page < TrimPagesPerSweep; page++)
+        {
+            var ids = await db.SortedSetRangeByValueAsync(keys.JobIndex, _trimCursor ?? default, default,
+                _trimCursor is null ? Exclude.None : Exclude.Start, Order.Ascending, 0, Page);
+            if (ids.Length == 0)
+            {
+                _trimCursor = null; // end of the index: start over next sweep
+                return;
+            }
+            var batch = db.CreateBatch();
+            var exists = ids.Select(id => batch.KeyExistsAsync(keys.Job(id!).Job)).ToArray();
+            batch.Execute();
+            var gone = new List<RedisValue>();
+            for (var i = 0; i < ids.Length; i++)
+                if (!await exists[i]) gone.Add(ids[i]);
+            if (gone.Count > 0) await db.SortedSetRemoveAsync(keys.JobIndex, gone.ToArray());
+            _trimCursor = ids[^1];
+        }
     }
 
     private static partial class Log
