@@ -65,6 +65,8 @@ public sealed partial class ProcessCluster
         });
     }
 
+    public IServer Server => _redis!.GetServer(_redis.GetEndPoints()[0]);
+
     /// <summary>INFO memory's used_memory, in bytes.</summary>
     public async Task<long> UsedMemoryAsync()
     {

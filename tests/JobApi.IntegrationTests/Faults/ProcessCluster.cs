@@ -50,7 +50,7 @@ public sealed partial class ProcessCluster : IAsyncDisposable
             cluster.StartRedis();
             cluster._redis = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions
             {
-                EndPoints = { cluster.RedisConnectionString }, AbortOnConnectFail = false, ConnectRetry = 10, ClientName = "fault-test",
+                EndPoints = { cluster.RedisConnectionString }, AbortOnConnectFail = false, ConnectRetry = 10, ClientName = "fault-test", AllowAdmin = true,
             });
             await scenario(cluster);
             output.WriteLine($"scenario took {clock.Elapsed.TotalSeconds:F1} s");
@@ -134,10 +134,26 @@ public sealed partial class ProcessCluster : IAsyncDisposable
         _redisProcess = null;
     }
 
+    /// <summary>The append-only file redis-server appends to now (Redis 7: appendonlydir/*.incr.aof).</summary>
+    private string AofFile() => new DirectoryInfo(Path.Combine(_dir, "redis", "appendonlydir")).GetFiles("*.incr.aof")
+        .OrderBy(f => f.LastWriteTimeUtc).Last().FullName;
+
+    public long AofBytes() => new FileInfo(AofFile()).Length;
+
+    /// <summary>Cuts the append-only file back to <paramref name="bytes"/> (Redis stopped): what a machine crash leaves
+    /// with everysec when the last second of writes never reached the disk. Redis loads the truncated file
+    /// (aof-load-truncated yes) up to the last whole command.</summary>
+    public void TruncateAof(long bytes)
+    {
+        using var file = new FileStream(AofFile(), FileMode.Open, FileAccess.Write);
+        file.SetLength(bytes);
+    }
+
     /// <summary>Starts redis-server again on the same port and data dir; it loads its append-only file.</summary>
-    public async Task RestartRedisAsync()
+    public async Task RestartRedisAsync(Action? whileDown = null)
     {
         KillRedis();
+        whileDown?.Invoke();
         StartRedis();
         await WaitAsync("redis answers PING after the restart", async () =>
         {
