@@ -55,13 +55,13 @@ def main():
     if memory:
         mib = lambda b: f"{b / 1048576:.1f} MiB"
         print()
-        print("| jobs | mode | Redis used_memory baseline / peak / after | worker RSS baseline / peak / after | keys at peak | until no key left |")
+        print("| jobs | mode | Redis used_memory baseline / peak / after | worker RSS baseline / peak / after | keys when the last job ended | until no key left |")
         print("|---:|---|---|---|---:|---:|")
         for r in memory:
             e = r["extra"]
             print(f"| {e['jobs']:,} | {r['mode']} | {mib(e['redisBaselineBytes'])} / {mib(e['redisPeakBytes'])} / {mib(e['redisAfterBytes'])} | "
                   f"{mib(e['workerRssBaselineBytes'])} / {mib(e['workerRssPeakBytes'])} / {mib(e['workerRssAfterBytes'])} | "
-                  f"{e['keysAtPeak']:,} | {e['secondsUntilNoKeys']} s |")
+                  f"{e['keysAtEnd']:,} | {e['secondsUntilNoKeys']} s |")
 
 
 if __name__ == "__main__":
