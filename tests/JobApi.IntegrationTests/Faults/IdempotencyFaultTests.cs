@@ -35,6 +35,7 @@ public sealed class IdempotencyFaultTests(ITestOutputHelper output)
         var stages = new[] { "claimed", "created" };
         var randomRounds = FaultMode.Scale(4, 40);
         var random = new Random(FaultMode.Soak ? Environment.TickCount : 7);
+        var victimRestart = Task.CompletedTask; // a killed victim starts again in the background until it is needed
         for (var round = 0; round < stages.Length + randomRounds; round++)
         {
             var key = $"crash-post-{round}";
@@ -54,16 +55,18 @@ public sealed class IdempotencyFaultTests(ITestOutputHelper output)
             }
             else
             {
+                await victimRestart;
                 var post = ProcessCluster.PostJobAsync(victimHttp, Body(round), key);
                 await Task.Delay(random.Next(0, 12));
                 victim.Kill();
                 clock = Stopwatch.StartNew();
                 first = await post;
-                await victim.StartAsync();
+                victimRestart = victim.StartAsync();
             }
             tally.Inject();
 
             // The client retries with the same key and body until it is answered (here: once the retry reaches a live node).
+            if (round % 2 != 0) await victimRestart;
             var retry = await ProcessCluster.PostJobAsync(round % 2 == 0 ? cleanHttp : victimHttp, Body(round), key);
             tally.Recovered(clock.Elapsed);
             Assert.True(retry is { Status: HttpStatusCode.Accepted }, $"round {round}: the retry got {retry?.Status}: {retry?.Body}");
@@ -76,6 +79,7 @@ public sealed class IdempotencyFaultTests(ITestOutputHelper output)
             ids.Add(id);
         }
 
+        await victimRestart;
         await cluster.SettleAsync(tally, ids, (_, result) => result.GetProperty("shards").GetInt32() == 3, JobTimeout);
         output.WriteLine(tally.Write(new Dictionary<string, object> { ["duplicateJobs"] = duplicates }));
         Assert.Equal(0, tally.JobsLost);

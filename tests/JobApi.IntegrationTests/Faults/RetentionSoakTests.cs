@@ -16,14 +16,14 @@ public sealed class RetentionSoakTests(ITestOutputHelper output)
     public Task Finished_jobs_expire_and_memory_returns_to_its_baseline() => ProcessCluster.RunAsync(output, "retention-soak", async cluster =>
     {
         var jobs = FaultMode.Scale(5_000, 100_000);
-        var settings = new Dictionary<string, string> { ["JobApi__Retention"] = "00:00:05", ["JobApi__Worker__Concurrency"] = "8" };
+        var settings = new Dictionary<string, string> { ["JobApi__Retention"] = "00:00:02", ["JobApi__Worker__Concurrency"] = "8" };
         var api = cluster.AddNode("api", "Api", settings);
         var worker = cluster.AddNode("worker", "Worker", settings);
         await ProcessCluster.StartAllAsync(api, worker);
         using var http = ProcessCluster.ClientFor(api);
 
         // Baseline: after a warm-up batch has come and gone (scripts loaded, code jitted, pools sized).
-        await RunBatchAsync(cluster, http, 500);
+        await RunBatchAsync(cluster, http, 200);
         await WaitForNoKeysAsync(cluster);
         var (redisBaseline, rssBaseline) = (await cluster.UsedMemoryAsync(), worker.RssBytes());
 
