@@ -113,6 +113,26 @@ public sealed class JobsController(
         };
     }
 
+    /// <summary>Retries a failed job: its dead-lettered shards (and any other shard that had not succeeded) are
+    /// queued again with a fresh allowance of <c>maxAttempts</c>; the job goes back to <c>running</c>. 409 unless the job is failed.</summary>
+    [HttpPost("{id}/retry")]
+    [ProducesResponseType<JobStatus>(StatusCodes.Status202Accepted, "application/json")]
+    [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, "application/problem+json")]
+    [ProducesResponseType<ProblemDetails>(StatusCodes.Status409Conflict, "application/problem+json")]
+    public async Task<ActionResult<JobStatus>> Retry(string id)
+    {
+        var outcome = await store.RetryAsync(id);
+        if (outcome?.Status is { } status) return Accepted($"/v1/jobs/{id}", status);
+        if (outcome?.ConflictState is not { } state) return NotFound(Problems.JobNotFound(id));
+        var problem = new ProblemDetails
+        {
+            Type = Problems.NotFailed, Status = StatusCodes.Status409Conflict, Title = "Only a failed job can be retried",
+            Detail = $"Job {id} is {state}; retry requeues the dead shards of a failed job.",
+        };
+        problem.Extensions["state"] = state;
+        return Conflict(problem);
+    }
+
     /// <summary>The caller's tenant's jobs, newest first, filtered by state and kind, paged with <c>nextCursor</c>.</summary>
     [HttpGet]
     [ProducesResponseType<JobPage>(StatusCodes.Status200OK, "application/json")]

@@ -12,6 +12,7 @@ public static class Problems
     public const string Unavailable = "urn:jobapi:problem:redis-unavailable";
     public const string TooLarge = "urn:jobapi:problem:body-too-large";
     public const string UnsupportedMediaType = "urn:jobapi:problem:unsupported-media-type";
+    public const string NotFailed = "urn:jobapi:problem:job-not-failed";
 
     public const string Unfinished = "urn:jobapi:problem:job-not-finished";
 

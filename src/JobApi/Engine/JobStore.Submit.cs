@@ -33,6 +33,7 @@ public sealed partial class JobStore
             if (claimed != id) await quota.ReleaseAsync(tenant, id);
             if (claimed is null) return SubmitOutcome.IdempotencyConflict;
             id = claimed;
+            faults.InSubmit("claimed");
         }
 
         var job = keys.Job(id);
@@ -88,6 +89,7 @@ public sealed partial class JobStore
         await Task.WhenAll(writes);
         var reply = await submit;
         var created = (int)reply[0] == 1;
+        if (!fresh) faults.InSubmit("created");
 
         var band = keys.ActiveBand(partition, extras.Priority);
         if (!extras.Waits) written.Add(band);

@@ -21,6 +21,7 @@ public static class LuaScripts
     public static readonly string Timeout = Load("timeout");
     public static readonly string Delete = Load("delete");
     public static readonly string Webhook = Load("webhook");
+    public static readonly string Retry = Load("retry");
     /// <summary>Not job scripts: they work on the rotation of active jobs alone.</summary>
     public static readonly string Rotate = Read("rotate");
     /// <summary>Input scripts touch one input's keys only, so they go without <c>common.lua</c>.</summary>

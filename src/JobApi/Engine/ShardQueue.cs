@@ -19,7 +19,7 @@ public enum CommitOutcome { Committed, CommittedMerge, Finished, Stale, JobFinis
 
 /// <summary>The worker side of the engine: every call is one script in the job's slot (or one script on
 /// the rotation of active jobs). Calls made at the same time share round trips (StackExchange.Redis pipelines them).</summary>
-public sealed partial class ShardQueue(IConnectionMultiplexer redis, RedisKeys keys, IOptions<JobApiOptions> options)
+public sealed partial class ShardQueue(IConnectionMultiplexer redis, RedisKeys keys, IOptions<JobApiOptions> options, FaultInjection faults)
 {
     private readonly JobApiOptions _options = options.Value;
     private long RetentionMs => (long)_options.Retention.TotalMilliseconds;
@@ -103,6 +103,7 @@ public sealed partial class ShardQueue(IConnectionMultiplexer redis, RedisKeys k
             args[10 + i * 2] = results[i].Result;
         }
         var r = (RedisResult[])(await Db.RunAsync(LuaScripts.Commit, job, args, job.Lease(fence)))!;
+        faults.AfterCommit();
         var refused = r.Length > 1 && !r[1].IsNull && int.TryParse((string?)r[1], out var n) ? n : 0;
         return ((string)r[0]! switch
         {
@@ -161,6 +162,7 @@ public sealed partial class ShardQueue(IConnectionMultiplexer redis, RedisKeys k
     /// items) if this merge lease is still ours. Returns "ok", "stale" or "final".</summary>
     public async Task<string> FinishAsync(string jobId, string mergeToken, string resultJson, long? itemCount = null)
     {
+        faults.BeforeMergeStored();
         var job = keys.Job(jobId);
         var r = (RedisResult[])(await Db.RunAsync(LuaScripts.Finish, job,
             [mergeToken, resultJson, RetentionMs, Channel, jobId, itemCount is { } n ? n : ""],

@@ -63,6 +63,7 @@ public static class EngineSetup
         var redis = Connect(connectionString);
         builder.Services.AddSingleton<IConnectionMultiplexer>(redis);
         builder.Services.AddSingleton(new RedisKeys(options.KeyPrefix, options.Queue.Partitions));
+        builder.Services.AddSingleton<FaultInjection>();
         builder.Services.AddSingleton<JobEvents>();
         builder.Services.AddSingleton<TenantQuota>();
         builder.Services.AddSingleton<RedisMemoryGuard>();

@@ -29,6 +29,9 @@ public sealed class JobApiOptions
     public AuthOptions Auth { get; set; } = new();
     public CorsOptions Cors { get; set; } = new();
 
+    /// <summary>Test-only crash points (see Engine/FaultInjection.cs); ignored unless JOBAPI_FAULT_INJECTION=enabled.</summary>
+    public FaultOptions Faults { get; set; } = new();
+
     public bool RunsApi => Roles.Contains("Api", StringComparison.OrdinalIgnoreCase);
     public bool RunsWorker => Roles.Contains("Worker", StringComparison.OrdinalIgnoreCase);
 }
@@ -168,4 +171,20 @@ public sealed class QueueOptions
     /// deployment must use the same value, and it must not change while jobs are unfinished.</summary>
     [Range(1, 1024, ErrorMessage = "JobApi:Queue:Partitions must be between 1 and 1024.")]
     public int Partitions { get; set; } = 1;
+}
+
+public sealed class FaultOptions
+{
+    /// <summary>The process kills itself right after its Nth commit call returned (0 = never).</summary>
+    public int CrashAfterCommits { get; set; }
+
+    /// <summary>A merge run under the merge lease kills the process before storing the result.</summary>
+    public bool CrashInMerge { get; set; }
+
+    /// <summary><c>claimed</c> or <c>created</c>: the API process kills itself at that stage of a submit with an Idempotency-Key.</summary>
+    public string CrashInSubmit { get; set; } = "";
+
+    public bool IsSet => CrashAfterCommits > 0 || CrashInMerge || CrashInSubmit.Length > 0;
+
+    public override string ToString() => $"CrashAfterCommits={CrashAfterCommits} CrashInMerge={CrashInMerge} CrashInSubmit='{CrashInSubmit}'";
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using JobApi.Engine;
 using JobApi.Options;
 using Microsoft.Extensions.Options;
@@ -9,12 +10,16 @@ namespace JobApi.Workers;
 /// The safety sweep. Expired leases are reaped inside the lease script whenever a worker visits a job;
 /// this service makes sure every unfinished job keeps being visited: a job that no worker has looked at
 /// for a while (its entry in the rotation was lost, e.g. to a Redis restart inside the fsync window) is
-/// put back. It also forgets index entries of jobs whose retention has passed.
+/// put back. It also forgets index entries of jobs whose retention has passed and releases the quota share of
+/// finished jobs.
 /// </summary>
-public sealed partial class LeaseReaper(IConnectionMultiplexer redis, RedisKeys keys, IOptions<JobApiOptions> options, ILogger<LeaseReaper> logger)
+public sealed partial class LeaseReaper(
+    IConnectionMultiplexer redis, RedisKeys keys, TenantQuota quota, IOptions<JobApiOptions> options, ILogger<LeaseReaper> logger)
     : BackgroundService
 {
     private const int Page = 500;
+    private const int TrimPagesPerSweep = 20;
+    private readonly ConcurrentDictionary<RedisKey, RedisValue> _trimCursors = new();
     private readonly WorkerOptions _worker = options.Value.Worker;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -48,7 +53,10 @@ public sealed partial class LeaseReaper(IConnectionMultiplexer redis, RedisKeys 
             await TrimIndexAsync(db, keys.JobIndex(partition));
         }
         await foreach (var tenant in db.SetScanAsync(keys.TenantSet, pageSize: 500))
+        {
             await TrimIndexAsync(db, keys.Tenant(tenant!).Jobs);
+            await quota.SettleAsync(tenant!); // finished and expired jobs stop counting, so the quota ledger shrinks too
+        }
         return requeued;
     }
 
@@ -94,17 +102,30 @@ public sealed partial class LeaseReaper(IConnectionMultiplexer redis, RedisKeys 
         return requeued;
     }
 
-    /// <summary>Drops the oldest index entries (a partition's job index or a tenant's job list) whose job has expired.</summary>
+    /// <summary>Walks one index (a partition's job index or a tenant's job list) a few pages per sweep, resuming where
+    /// the last sweep stopped in that index and wrapping at its end, and drops the entries whose job has expired, so
+    /// every index shrinks back as retention passes.</summary>
     private async Task TrimIndexAsync(IDatabase db, RedisKey index)
     {
-        var oldest = await db.SortedSetRangeByValueAsync(index, default, default, Exclude.None, Order.Ascending, 0, 200);
-        var batch = db.CreateBatch();
-        var exists = oldest.Select(id => batch.KeyExistsAsync(keys.Job(id!).Job)).ToArray();
-        batch.Execute();
-        var gone = new List<RedisValue>();
-        for (var i = 0; i < oldest.Length; i++)
-            if (!await exists[i]) gone.Add(oldest[i]);
-        if (gone.Count > 0) await db.SortedSetRemoveAsync(index, gone.ToArray());
+        for (var page = 0; page < TrimPagesPerSweep; page++)
+        {
+            var cursor = _trimCursors.TryGetValue(index, out var c) ? c : (RedisValue?)null;
+            var ids = await db.SortedSetRangeByValueAsync(index, cursor ?? default, default,
+                cursor is null ? Exclude.None : Exclude.Start, Order.Ascending, 0, Page);
+            if (ids.Length == 0)
+            {
+                _trimCursors.TryRemove(index, out _); // end of the index: start over next sweep
+                return;
+            }
+            var batch = db.CreateBatch();
+            var exists = ids.Select(id => batch.KeyExistsAsync(keys.Job(id!).Job)).ToArray();
+            batch.Execute();
+            var gone = new List<RedisValue>();
+            for (var i = 0; i < ids.Length; i++)
+                if (!await exists[i]) gone.Add(ids[i]);
+            if (gone.Count > 0) await db.SortedSetRemoveAsync(index, gone.ToArray());
+            _trimCursors[index] = ids[^1];
+        }
     }
 
     private static partial class Log

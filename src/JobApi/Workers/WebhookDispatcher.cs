@@ -83,8 +83,12 @@ public sealed partial class WebhookDispatcher(
         }
         var attempt = webhook.Attempts + 1;
         var outcome = code is >= 200 and < 300 ? "delivered" : attempt >= _options.Webhooks.MaxAttempts ? "failed" : "retrying";
-        var recorded = await db.RunAsync(LuaScripts.Webhook, keys.Job(id), [code?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", outcome]);
-        if (outcome == "retrying" && !recorded.IsNull)
+        var finishedMs = status.FinishedAt is { } f ? (long)(f - DateTime.UnixEpoch).TotalMilliseconds : -1;
+        var recorded = await db.RunAsync(LuaScripts.Webhook, keys.Job(id),
+            [code?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", outcome, finishedMs]);
+        if (!recorded.IsNull && (long)recorded < 0)
+            await db.SortedSetAddAsync(queue, id, now); // retried meanwhile: look at its new state
+        else if (outcome == "retrying" && !recorded.IsNull)
             await db.SortedSetAddAsync(queue, id, now + BackoffMs(attempt));
         else
             await db.SortedSetRemoveAsync(queue, id);

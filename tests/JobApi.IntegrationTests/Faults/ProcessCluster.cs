@@ -14,16 +14,20 @@ namespace JobApi.IntegrationTests.Faults;
 /// (<see cref="ServiceProcess"/>) sharing it under one key prefix. Dispose kills every process it started
 /// and removes the temp dir; <see cref="RunAsync"/> also prints every log when the scenario fails.
 /// </summary>
-public sealed class ProcessCluster : IAsyncDisposable
+public sealed partial class ProcessCluster : IAsyncDisposable
 {
     private readonly List<ServiceProcess> _nodes = [];
     private readonly ITestOutputHelper _output;
+    public ITestOutputHelper Output => _output;
     private readonly string _dir;
     private Process? _redisProcess;
     private ConnectionMultiplexer? _redis;
 
-    private ProcessCluster(ITestOutputHelper output, string name)
+    private readonly string _appendFsync;
+
+    private ProcessCluster(ITestOutputHelper output, string name, string appendFsync)
     {
+        _appendFsync = appendFsync;
         _output = output;
         _dir = Path.Combine(Path.GetTempPath(), $"jobapi-fault-{name}-{Guid.NewGuid().ToString("N")[..8]}");
         Directory.CreateDirectory(Path.Combine(_dir, "redis"));
@@ -37,16 +41,16 @@ public sealed class ProcessCluster : IAsyncDisposable
     public HttpClient Http { get; private set; } = null!;
 
     /// <summary>Starts Redis, runs the scenario, prints all logs if it throws, and always tears everything down.</summary>
-    public static async Task RunAsync(ITestOutputHelper output, string name, Func<ProcessCluster, Task> scenario)
+    public static async Task RunAsync(ITestOutputHelper output, string name, Func<ProcessCluster, Task> scenario, string appendFsync = "always")
     {
-        await using var cluster = new ProcessCluster(output, name);
+        await using var cluster = new ProcessCluster(output, name, appendFsync);
         var clock = Stopwatch.StartNew();
         try
         {
             cluster.StartRedis();
             cluster._redis = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions
             {
-                EndPoints = { cluster.RedisConnectionString }, AbortOnConnectFail = false, ConnectRetry = 10, ClientName = "fault-test",
+                EndPoints = { cluster.RedisConnectionString }, AbortOnConnectFail = false, ConnectRetry = 10, ClientName = "fault-test", AllowAdmin = true,
             });
             await scenario(cluster);
             output.WriteLine($"scenario took {clock.Elapsed.TotalSeconds:F1} s");
@@ -77,9 +81,9 @@ public sealed class ProcessCluster : IAsyncDisposable
     }
 
     /// <summary>Adds a node (not started yet). The first node with the Api role becomes <see cref="Http"/>'s target.</summary>
-    public ServiceProcess AddNode(string name, string roles, IReadOnlyDictionary<string, string>? overrides = null)
+    public ServiceProcess AddNode(string name, string roles, IReadOnlyDictionary<string, string>? overrides = null, bool mayCrash = false)
     {
-        var node = new ServiceProcess(name, roles, Settings(overrides), _dir);
+        var node = new ServiceProcess(name, roles, Settings(overrides), _dir) { MayCrash = mayCrash };
         _nodes.Add(node);
         if (node.RunsApi && Http is null)
             Http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromSeconds(1) })
@@ -96,7 +100,7 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     private void StartRedis()
     {
-        var (process, port) = RedisServerFixture.StartLocal(appendOnly: true, dir: Path.Combine(_dir, "redis"), appendFsync: "always",
+        var (process, port) = RedisServerFixture.StartLocal(appendOnly: true, dir: Path.Combine(_dir, "redis"), appendFsync: _appendFsync,
             port: RedisPort == 0 ? null : RedisPort);
         ChildProcesses.Track(process);
         _redisProcess = process;
@@ -111,12 +115,13 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// <summary>Fails at once (with the node's log) when a node the test did not kill has exited.</summary>
     public void AssertNodesAlive()
     {
-        var gone = _nodes.FirstOrDefault(n => n.ExitedOnItsOwn);
+        var gone = _nodes.FirstOrDefault(n => n.ExitedOnItsOwn && !n.MayCrash);
         if (gone is not null)
             throw new InvalidOperationException($"Node {gone.Name} exited by itself (exit code {gone.ExitCode}); its log is in the test output.");
     }
 
-    /// <summary>SIGKILL the redis-server: whatever it acknowledged is in its append-only file (fsync always).</summary>
+    /// <summary>SIGKILL the redis-server: with fsync always, whatever it acknowledged is in its append-only file;
+    /// with everysec, about the last second may be missing.</summary>
     public void KillRedis()
     {
         if (_redisProcess is null) return;
@@ -129,10 +134,26 @@ public sealed class ProcessCluster : IAsyncDisposable
         _redisProcess = null;
     }
 
+    /// <summary>The append-only file redis-server appends to now (Redis 7: appendonlydir/*.incr.aof).</summary>
+    private string AofFile() => new DirectoryInfo(Path.Combine(_dir, "redis", "appendonlydir")).GetFiles("*.incr.aof")
+        .OrderBy(f => f.LastWriteTimeUtc).Last().FullName;
+
+    public long AofBytes() => new FileInfo(AofFile()).Length;
+
+    /// <summary>Cuts the append-only file back to <paramref name="bytes"/> (Redis stopped): what a machine crash leaves
+    /// with everysec when the last second of writes never reached the disk. Redis loads the truncated file
+    /// (aof-load-truncated yes) up to the last whole command.</summary>
+    public void TruncateAof(long bytes)
+    {
+        using var file = new FileStream(AofFile(), FileMode.Open, FileAccess.Write);
+        file.SetLength(bytes);
+    }
+
     /// <summary>Starts redis-server again on the same port and data dir; it loads its append-only file.</summary>
-    public async Task RestartRedisAsync()
+    public async Task RestartRedisAsync(Action? whileDown = null)
     {
         KillRedis();
+        whileDown?.Invoke();
         StartRedis();
         await WaitAsync("redis answers PING after the restart", async () =>
         {

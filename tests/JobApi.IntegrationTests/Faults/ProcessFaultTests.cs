@@ -47,10 +47,15 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         }
         // Frozen with shards in hand, so the SIGKILL certainly interrupts work; then a fresh process takes its place.
         output.WriteLine($"SIGKILL {victim!.Name} (pid {victim.Pid}) while it held shards [{string.Join(", ", interrupted)}]");
+        var tally = new FaultTally("worker SIGKILL with shards in hand (frozen first)");
+        var heldShards = await cluster.HeldByAsync([id], victim.WorkerId);
         victim.Kill();
+        tally.Inject();
+        var recovery = cluster.WatchRecoveryAsync(tally, heldShards, JobTimeout);
         await victim.StartAsync();
 
         var final = await cluster.WaitForFinalAsync(id, JobTimeout);
+        await recovery;
         Assert.Equal("succeeded", final.GetProperty("state").GetString());
         var result = await cluster.ResultAsync(id);
         var (oracleCount, oracleSum) = await oracle;
@@ -60,6 +65,8 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         Assert.Equal(oracleSum, result.GetProperty("sum").GetInt64());
 
         var counters = await cluster.ReportAsync("killed worker", id);
+        tally.Job(counters);
+        output.WriteLine(tally.Write());
         Assert.Equal(40, counters.Total);
         Assert.Equal(counters.Total, counters.Succeeded);
         Assert.Equal(counters.Total, counters.Commits);
@@ -87,6 +94,9 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         // to its commit, racing its own lease renewal. The one fixed wait here places the freeze inside the sleep.
         await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(0, 2300 - sinceRunning.ElapsedMilliseconds)));
         stalled.Stop();
+        var tally = new FaultTally("worker SIGSTOP past its lease TTL, then SIGCONT (fenced commit)");
+        tally.Inject();
+        var stalledAt = Stopwatch.StartNew();
         await rescuer.StartAsync();
         await WaitForShardAsync(cluster, id, 0, s => s.Worker == rescuer.WorkerId && s.State == "running" && s.Attempts == 2);
         stalled.Continue();
@@ -101,6 +111,9 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         Assert.Equal(1, (await cluster.ResultAsync(id)).GetProperty("shards").GetInt32());
         output.WriteLine($"stalled worker's log: commit refused={stalled.LogContains(refused)}, lease lost={stalled.LogContains(lost)}");
         var counters = await cluster.ReportAsync("stalled worker", id);
+        tally.Recovered(stalledAt.Elapsed);
+        tally.Job(counters);
+        output.WriteLine(tally.Write(new Dictionary<string, object> { ["lateCommitRefused"] = stalled.LogContains(refused) }));
         Assert.Equal(1, counters.Total);
         Assert.Equal(1, counters.Commits);
         Assert.Equal(2, counters.Attempts);
@@ -121,6 +134,9 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
             return counters.Sum(c => c.Succeeded) >= 10 && counters.Any(c => c.State == "running");
         }, TimeSpan.FromSeconds(30));
         service.Kill();
+        var tally = new FaultTally("SIGKILL of a node running API and worker, then restart");
+        tally.Inject();
+        var killedAt = Stopwatch.StartNew();
         var atKill = await Task.WhenAll(ids.Select(cluster.CountersAsync));
         var unfinished = atKill.Count(c => c.State is not ("succeeded" or "failed" or "canceled"));
         output.WriteLine($"SIGKILL with {unfinished} unfinished jobs, {atKill.Sum(c => c.Succeeded)} of {atKill.Sum(c => c.Total)} shards done");
@@ -133,10 +149,13 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
             Assert.Equal("succeeded", final.GetProperty("state").GetString());
             Assert.Equal(20, (await cluster.ResultAsync(id)).GetProperty("shards").GetInt32());
             var counters = await cluster.ReportAsync("after restart", id);
+            tally.Job(counters);
             Assert.Equal(20, counters.Total);
             Assert.Equal(counters.Total, counters.Commits);
             Assert.True(counters.Attempts >= counters.Total);
         }
+        tally.Recovered(killedAt.Elapsed);
+        output.WriteLine(tally.Write());
     });
 
     [Fact]
@@ -150,6 +169,9 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         ids.Add(await cluster.SubmitAsync(new { kind = "noop", input = new { sleepMs = 200 }, shards = 10 })); // accepted right before the crash
 
         cluster.KillRedis();
+        var tally = new FaultTally("Redis SIGKILL + restart, appendfsync always");
+        tally.Inject();
+        var killedAt = Stopwatch.StartNew();
         await ProcessCluster.WaitAsync("the node reports not ready while Redis is down", async () =>
         {
             try
@@ -170,10 +192,13 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
             Assert.Equal("succeeded", final.GetProperty("state").GetString());
             Assert.Equal(10, (await cluster.ResultAsync(id)).GetProperty("shards").GetInt32());
             var counters = await cluster.ReportAsync("after redis restart", id);
+            tally.Job(counters);
             Assert.Equal(10, counters.Total);
             Assert.Equal(counters.Total, counters.Commits);
             Assert.True(counters.Attempts >= counters.Total);
         }
+        tally.Recovered(killedAt.Elapsed);
+        output.WriteLine(tally.Write());
     });
 
     [Fact]
@@ -191,51 +216,27 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         var fence = await cluster.FenceOfAsync(id, 0);
         var inflight = await cluster.Db.HashGetAllAsync(cluster.JobKey(id, "inflight"));
         var underLease = inflight.Count(e => e.Value == fence);
+        var tally = new FaultTally("lease key deleted behind the worker's back");
+        var interrupted = await cluster.HeldByAsync([id], service.WorkerId);
         Assert.True(await cluster.Db.KeyDeleteAsync(await cluster.LeaseKeyAsync(id, 0)), "the lease key was not there to delete");
+        tally.Inject();
+        var recovery = cluster.WatchRecoveryAsync(tally, interrupted, JobTimeout);
         await ProcessCluster.WaitAsync("the worker notices at its next renewal", () =>
             Task.FromResult(service.LogContains($"Lease {id}/{fence} lost")), TimeSpan.FromSeconds(5));
 
         var final = await cluster.WaitForFinalAsync(id, JobTimeout);
         Assert.Equal("succeeded", final.GetProperty("state").GetString());
         output.WriteLine($"worker abandoned the shard: {service.LogContains($"Shard {id}/0 abandoned: LeaseLost")}");
+        await recovery;
         var counters = await cluster.ReportAsync("deleted lease", id);
+        tally.Job(counters);
+        output.WriteLine(tally.Write());
         Assert.Equal(2, counters.Total);
         Assert.Equal(counters.Total, counters.Commits);
         Assert.Equal(counters.Total + underLease, counters.Attempts);
         var shards = await cluster.ShardsAsync(id);
         Assert.Equal(2, shards[0].GetProperty("attempts").GetInt32());
         Assert.Equal(counters.Attempts, shards.Sum(s => s.GetProperty("attempts").GetInt32()));
-    });
-
-    [Fact]
-    public Task Poison_shard_fails_its_job_naming_the_shard_while_a_normal_job_succeeds() => ProcessCluster.RunAsync(output, "poison", async cluster =>
-    {
-        var service = cluster.AddNode("service", "Api,Worker");
-        await service.StartAsync();
-        var poison = await cluster.SubmitAsync(new { kind = "noop", input = new { failTimes = 5 }, shards = 1, maxAttempts = 3 });
-        var normal = await cluster.SubmitAsync(new { kind = "noop", input = new { sleepMs = 50 }, shards = 4 });
-
-        var failed = await cluster.WaitForFinalAsync(poison, JobTimeout);
-        Assert.Equal("failed", failed.GetProperty("state").GetString());
-        var error = failed.GetProperty("error").GetString();
-        output.WriteLine($"poison job error: {error}");
-        Assert.Contains("shard 0", error);
-        Assert.Contains("3 attempt", error);
-        var (status, problem) = await cluster.GetRawAsync($"/v1/jobs/{poison}/result");
-        Assert.Equal(HttpStatusCode.Conflict, status);
-        Assert.Equal("failed", problem.GetProperty("state").GetString());
-
-        var ok = await cluster.WaitForFinalAsync(normal, JobTimeout);
-        Assert.Equal("succeeded", ok.GetProperty("state").GetString());
-        Assert.Equal(4, (await cluster.ResultAsync(normal)).GetProperty("shards").GetInt32());
-
-        var poisonCounters = await cluster.ReportAsync("poison", poison);
-        Assert.Equal(3, poisonCounters.Attempts);
-        Assert.Equal(0, poisonCounters.Commits);
-        Assert.Equal(1, poisonCounters.Failed);
-        var normalCounters = await cluster.ReportAsync("normal", normal);
-        Assert.Equal(normalCounters.Total, normalCounters.Commits);
-        Assert.Equal(normalCounters.Total, normalCounters.Attempts);
     });
 
     /// <summary>Catches a worker with shards in hand: freezes it (so it cannot finish them meanwhile), lets the

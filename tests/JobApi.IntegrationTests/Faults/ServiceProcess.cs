@@ -50,6 +50,41 @@ public sealed class ServiceProcess : IDisposable
     public int? ExitCode => _process is { HasExited: true } p ? p.ExitCode : null;
     public bool RunsApi => Roles.Contains("Api", StringComparison.Ordinal);
 
+    /// <summary>Set for a node armed to crash on purpose (fault injection): its exits do not fail the scenario.</summary>
+    public bool MayCrash { get; init; }
+
+    /// <summary>Resident set size of the running process (VmRSS), in bytes.</summary>
+    public long RssBytes()
+    {
+        var line = File.ReadLines($"/proc/{Pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
+
+    /// <summary>SIGTERM: the graceful shutdown an orchestrator asks for.</summary>
+    public void Terminate() => Signal(Signals.Terminate, "terminated (SIGTERM)");
+
+    /// <summary>Waits for the process to exit by itself; returns its exit code, or null at the deadline.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
+    {
+        var process = _process ?? throw new InvalidOperationException($"{Name} is not running.");
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+            return process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Forgets an incarnation that has exited (crashed on purpose), so the node can be started again.</summary>
+    public void Reap()
+    {
+        if (_process is { HasExited: true }) Kill();
+    }
+
     /// <summary>Starts the process and waits until it answers its health endpoint (ready for an API node,
     /// live for a worker-only node, which maps no other endpoint).</summary>
     public async Task StartAsync(TimeSpan? timeout = null)
@@ -216,6 +251,7 @@ internal static class Signals
 {
     public const int Continue = 18; // SIGCONT on Linux (x64 and arm64)
     public const int Stop = 19;     // SIGSTOP on Linux (x64 and arm64)
+    public const int Terminate = 15; // SIGTERM
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int SysKill(int pid, int signal);

@@ -71,7 +71,8 @@ end
 local function fail_attempt(i, err, now, base, jitter, retention_ms, channel, job_id)
   local n = failures_of(i) + 1
   redis.call('HSET', K_FAILURES, i, n .. '|' .. err)
-  if n >= tonumber(redis.call('HGET', K_JOB, 'maxAttempts')) then
+  local limit = redis.call('HMGET', K_JOB, 'attemptLimit', 'maxAttempts') -- attemptLimit: raised by retry.lua
+  if n >= tonumber(limit[1] or limit[2]) then
     redis.call('SADD', K_DEAD, i)
     finish_job('failed', 'shard ' .. i .. ' failed after ' .. n .. ' attempt(s): ' .. err, now, retention_ms, channel, job_id)
     return 'dead'

@@ -13,6 +13,7 @@ if op == 'release' then
   redis.call('HINCRBY', KEYS[1], 'jobs', -1)
   redis.call('HINCRBY', KEYS[1], 'shards', -tonumber(shards))
   redis.call('HINCRBY', KEYS[1], 'bytes', -tonumber(bytes))
+  if redis.call('HLEN', KEYS[2]) == 0 then redis.call('DEL', KEYS[1]) end -- nothing open: the counters are all 0
   return 1
 end
 if redis.call('HEXISTS', KEYS[2], id) == 1 then return { 1 } end

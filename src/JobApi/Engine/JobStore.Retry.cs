@@ -1,0 +1,45 @@
+using StackExchange.Redis;
+
+namespace JobApi.Engine;
+
+public sealed partial class JobStore
+{
+    /// <summary>Requeues the dead shards (and every other unfinished shard) of a failed job and puts it back
+    /// into the rotation of its priority band. Its timeout (if any) counts again from now and its callback (if any)
+    /// is delivered again when it ends. Returns null for an unknown job; <c>ConflictState</c> carries the state of
+    /// a job that is not failed.</summary>
+    public async Task<RetryOutcome?> RetryAsync(string id)
+    {
+        if (!JobId.IsWellFormed(id)) return null;
+        var db = Db;
+        var reply = await db.RunAsync(LuaScripts.Retry, keys.Job(id), []);
+        if (reply.IsNull) return null;
+        var parts = (RedisResult[])reply!;
+        if ((string)parts[0]! == "conflict") return new RetryOutcome(null, (string)parts[1]!);
+        var priority = (int)parts[2];
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var partition = keys.PartitionOf(id);
+        // Outside the job's slot, as at submit: the partition's unfinished-job index, timeout and webhook sets, then
+        // the rotation of its band in its partition and a nudge (a crash in between is repaired by the lease sweep and the scheduler).
+        var batch = db.CreateBatch();
+        var writes = new List<Task> { batch.SortedSetAddAsync(keys.Pending(partition), id, now, SortedSetWhen.NotExists) };
+        if (long.TryParse((string?)parts[3], out var timeoutMs))
+            writes.Add(batch.SortedSetAddAsync(keys.Timeouts(partition), id, now + timeoutMs));
+        if ((string?)parts[4] == "1")
+            writes.Add(batch.SortedSetAddAsync(keys.Webhooks(partition), id, now + (long)WebhookRecheck.TotalMilliseconds));
+        var inRotation = batch.ListPositionAsync(keys.ActiveBand(partition, priority), id);
+        batch.Execute();
+        await Task.WhenAll(writes);
+        if (await inRotation < 0)
+        {
+            var again = db.CreateBatch();
+            var pushes = EnterRotation(again, id, priority);
+            again.Execute();
+            await Task.WhenAll(pushes);
+        }
+        return new RetryOutcome(await GetStatusAsync(id), null);
+    }
+}
+
+/// <summary>A retried job's status, or the state that made the retry a conflict.</summary>
+public sealed record RetryOutcome(JobStatus? Status, string? ConflictState);

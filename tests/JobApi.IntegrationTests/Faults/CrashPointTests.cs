@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using Xunit.Abstractions;
+
+namespace JobApi.IntegrationTests.Faults;
+
+/// <summary>
+/// Crashes at the moments an outside kill can rarely hit: right after a commit was applied but before the
+/// worker heard back, and in the middle of a merge. The processes crash themselves through the service's
+/// test-only fault points (JOBAPI_FAULT_INJECTION=enabled plus JobApi:Faults:*).
+/// </summary>
+[Collection(FaultCollection.Name)]
+[Trait("Category", "Fault")]
+public sealed class CrashPointTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan JobTimeout = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public Task Crash_between_a_commit_and_its_acknowledgement_commits_each_shard_once() => ProcessCluster.RunAsync(output, "crash-after-commit", async cluster =>
+    {
+        var tally = new FaultTally("crash between commit and acknowledgement");
+        var api = cluster.AddNode("api", "Api");
+        // Every incarnation of this worker dies right after its first commit returns.
+        var armed = cluster.AddNode("worker-armed", "Worker", ProcessCluster.Armed(("CrashAfterCommits", "1")), mayCrash: true);
+        var clean = cluster.AddNode("worker-clean", "Worker");
+        await ProcessCluster.StartAllAsync(api);
+
+        // A one-shard job: the commit itself finishes the job (the worker merged it), then the process dies.
+        var single = await cluster.SubmitAsync(new { kind = "noop", input = new { sleepMs = 50 }, shards = 1 });
+        // A multi-shard job: each crash leaves some shards of its lease committed and the rest to be re-run.
+        var multi = await cluster.SubmitAsync(new { kind = "noop", input = new { sleepMs = 150 }, shards = 8, maxAttempts = 20 });
+        const int crashes = 4;
+        var recoveries = new List<Task>();
+        for (var round = 1; round <= crashes; round++)
+        {
+            await armed.StartAsync();
+            var workerId = armed.WorkerId;
+            var exit = await armed.WaitForExitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(exit is not null, $"round {round}: the armed worker did not crash after a commit");
+            tally.Inject();
+            armed.Reap();
+            var held = await cluster.HeldByAsync([single, multi], workerId);
+            output.WriteLine($"round {round}: crashed after a commit, {held.Count} shard(s) still under its lease; {await cluster.CountersAsync(multi)}");
+            // Recovery: until the shards its lease still held are committed by the next incarnation (after the lease TTL).
+            if (held.Count > 0) recoveries.Add(cluster.WatchRecoveryAsync(tally, held, JobTimeout));
+            if (round == 1)
+            {
+                // The commit that finished the one-shard job was applied although its worker never heard back.
+                Assert.Equal("succeeded", (await cluster.CountersAsync(single)).State);
+            }
+        }
+        await clean.StartAsync();
+        await Task.WhenAll(recoveries);
+
+        var counters = await cluster.SettleAsync(tally, [single, multi], (id, result) => result.GetProperty("shards").GetInt32() == (id == single ? 1 : 8), JobTimeout);
+        output.WriteLine(tally.Write());
+        Assert.Equal(0, tally.JobsLost);
+        Assert.Equal(0, tally.DuplicateCommits);
+        Assert.All(counters, c => Assert.Equal(c.Total, c.Commits));
+        Assert.All(counters, c => Assert.Equal(c.Total, c.Succeeded));
+    });
+
+    [Fact]
+    public Task Crash_of_the_merging_process_hands_the_merge_to_another_worker_without_rerunning_shards() => ProcessCluster.RunAsync(output, "crash-in-merge", async cluster =>
+    {
+        var tally = new FaultTally("crash of the process doing the merge");
+        var api = cluster.AddNode("api", "Api");
+        // Concurrency 1: every lease holds one shard, so the last commit hands its worker the merge lease.
+        var armed = cluster.AddNode("worker-armed", "Worker",
+            new Dictionary<string, string>(ProcessCluster.Armed(("CrashInMerge", "true"))) { ["JobApi__Worker__Concurrency"] = "1" }, mayCrash: true);
+        var clean = cluster.AddNode("worker-clean", "Worker");
+        await ProcessCluster.StartAllAsync(api, armed);
+
+        const long to = 1_000_000;
+        var oracle = PrimeOracle.CountAndSum(to);
+        var id = await cluster.SubmitAsync(new { kind = "primes", input = new { from = 0, to }, shards = 4 });
+        Assert.True(await armed.WaitForExitAsync(JobTimeout) is not null, "the armed worker did not crash in the merge");
+        var clock = Stopwatch.StartNew();
+        tally.Inject();
+        armed.Reap();
+        var atCrash = await cluster.CountersAsync(id);
+        output.WriteLine($"merger crashed: {atCrash}; merge lease ttl {await cluster.Db.KeyTimeToLiveAsync(cluster.JobKey(id, "merge"))}");
+        Assert.Equal(4, atCrash.Succeeded);
+        Assert.Equal("running", atCrash.State);
+
+        await clean.StartAsync();
+        await cluster.WaitForFinalAsync(id, JobTimeout);
+        tally.Recovered(clock.Elapsed);
+        var counters = await cluster.SettleAsync(tally, [id], (_, result) =>
+            result.GetProperty("count").GetInt64() == oracle.Count && result.GetProperty("sum").GetInt64() == oracle.Sum, JobTimeout);
+        output.WriteLine(tally.Write());
+        Assert.Equal(0, tally.JobsLost);
+        var c = Assert.Single(counters);
+        Assert.Equal(4, c.Commits);
+        Assert.Equal(4, c.Attempts); // the merge was redone; no shard ran again
+    });
+}
