@@ -81,9 +81,12 @@ public sealed partial class ProcessCluster
     {
         var server = _redis!.GetServer(_redis.GetEndPoints()[0]);
         var found = new List<string>();
-        var tenants = new RedisKeys(KeyPrefix).TenantSet.ToString(); // names of tenants, one entry per tenant, not per job
+        var keys = new RedisKeys(KeyPrefix);
+        // Not job data: the names of tenants (one entry per tenant) and the heartbeats of the workers still running.
+        var live = new HashSet<string> { keys.TenantSet.ToString(), keys.WorkerIndex.ToString() };
+        var heartbeat = keys.Worker("").ToString().TrimEnd('}');
         await foreach (var key in server.KeysAsync(pattern: KeyPrefix + ":*", pageSize: 1000))
-            if (key != tenants) found.Add(key!);
+            if (!live.Contains(key!) && !key.ToString().StartsWith(heartbeat, StringComparison.Ordinal)) found.Add(key!);
         return found;
     }
 
