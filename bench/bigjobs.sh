@@ -45,7 +45,7 @@ with open(sys.argv[1], "w") as f:
     while n < target:
         line = " ".join(random.choices(vocab, k=12)) + "\n"; f.write(line); n += len(line)
 PY
-t0=$(now); LC_ALL=C tr -cs '[:alnum:]' '\n' <"$work/text.txt" | tr A-Z a-z | LC_ALL=C sort | LC_ALL=C uniq -c | LC_ALL=C sort -k1,1nr -k2 | head -10 >"$work/gnu.txt"; gnu_s=$(echo "$(now) - $t0" | bc)
+t0=$(now); LC_ALL=C tr -cs '[:alnum:]' '\n' <"$work/text.txt" | tr A-Z a-z | LC_ALL=C sort | LC_ALL=C uniq -c | LC_ALL=C sort -k1,1nr -k2 >"$work/gnu.txt"; gnu_s=$(echo "$(now) - $t0" | bc)
 t0=$(now); input=$(curl -sf -X POST "http://127.0.0.1:$http/v1/inputs" -H 'Content-Type: text/plain' --data-binary @"$work/text.txt" | sed -E 's/.*"id":"([^"]+)".*/\1/'); up_s=$(echo "$(now) - $t0" | bc)
 read -r wc_s wc_r <<<"$(job "{\"kind\":\"wordcount\",\"input\":{\"inputRef\":\"$input\",\"top\":10}}")"
 top_gnu=$(head -1 "$work/gnu.txt" | awk '{print $2":"$1}')
