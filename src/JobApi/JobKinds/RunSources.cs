@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using JobApi.Inputs;
 
 namespace JobApi.JobKinds;
 
@@ -8,6 +9,16 @@ namespace JobApi.JobKinds;
 /// upload, or generated int64 values range-partitioned between shards.</summary>
 internal static class RunSources
 {
+    /// <summary>The shard payload that sort and stats share, as JSON.</summary>
+    public static string Serialize(SortPayload payload) => JsonSerializer.Serialize(payload, KindJsonContext.Default.SortPayload);
+
+    /// <summary>The whole lines of an upload that a payload's byte range covers.</summary>
+    public static async Task<byte[]> ReadRangeAsync(IInputStore inputs, SortPayload p, CancellationToken cancellationToken)
+    {
+        var input = await inputs.FindAsync(p.InputRef!, cancellationToken) ?? throw new InputGoneException(p.InputRef!);
+        return await InputRange.ReadRecordsAsync(inputs, input, p.Start, p.End, InputRange.IsNewline, cancellationToken);
+    }
+
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>Whether every element is a finite JSON number.</summary>

@@ -90,7 +90,7 @@ public sealed class Sort(IInputStore inputs) : StreamingJobKind<SortInput>
         var payloads = Enumerable.Range(0, shards).Select(i =>
         {
             var (start, end) = InputRange.Nominal(found!.Bytes, shards, i);
-            return Serialize(new SortPayload(source, InputRef: found.Id, Start: start, End: end));
+            return RunSources.Serialize(new SortPayload(source, InputRef: found.Id, Start: start, End: end));
         });
         return JobPlan.Of([.. payloads], Context(input, partitioned: false));
     }
@@ -111,13 +111,12 @@ public sealed class Sort(IInputStore inputs) : StreamingJobKind<SortInput>
                     : new SortPayload("numbers", Numbers: JsonDocument.Parse(RunSources.Slice(input.Numbers!.Value, start, end)).RootElement);
             });
         }
-        return JobPlan.Of([.. payloads.Select(Serialize)], Context(input, partitioned: input.Generate is not null));
+        return JobPlan.Of([.. payloads.Select(RunSources.Serialize)], Context(input, partitioned: input.Generate is not null));
     }
 
     private static string Context(SortInput input, bool partitioned) =>
         JsonSerializer.Serialize(new SortContext(input.Order == "desc", partitioned), KindJsonContext.Default.SortContext);
 
-    private static string Serialize(SortPayload payload) => JsonSerializer.Serialize(payload, KindJsonContext.Default.SortPayload);
 
     public override async ValueTask<string> ProcessShardAsync(ShardWork work, CancellationToken cancellationToken)
     {
@@ -128,17 +127,12 @@ public sealed class Sort(IInputStore inputs) : StreamingJobKind<SortInput>
             "generate" => RunSources.GeneratedSlice(p.Count, p.Seed, p.Shard, p.Shards, cancellationToken),
             "lines" => SortedRun.OfLines(p.Lines!),
             "numbers" => RunSources.ParseNumbers(p.Numbers!.Value),
-            "inputLines" => SortedRun.OfLines(RunSources.Lines(await ReadAsync(p, cancellationToken))),
-            _ => RunSources.ParseNumberLines(await ReadAsync(p, cancellationToken)),
+            "inputLines" => SortedRun.OfLines(RunSources.Lines(await RunSources.ReadRangeAsync(inputs, p, cancellationToken))),
+            _ => RunSources.ParseNumberLines(await RunSources.ReadRangeAsync(inputs, p, cancellationToken)),
         };
         return ShardResult(run);
     }
 
-    private async Task<byte[]> ReadAsync(SortPayload p, CancellationToken cancellationToken)
-    {
-        var input = await inputs.FindAsync(p.InputRef!, cancellationToken) ?? throw new InputGoneException(p.InputRef!);
-        return await InputRange.ReadRecordsAsync(inputs, input, p.Start, p.End, InputRange.IsNewline, cancellationToken);
-    }
 
     internal static string ShardResult(SortedRun run)
     {

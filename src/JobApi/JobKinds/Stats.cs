@@ -76,7 +76,7 @@ public sealed class Stats(IInputStore inputs) : StreamingJobKind<StatsInput>
         var payloads = Enumerable.Range(0, shards).Select(i =>
         {
             var (start, end) = InputRange.Nominal(found!.Bytes, shards, i);
-            return Serialize(new SortPayload("inputNumbers", InputRef: found.Id, Start: start, End: end));
+            return RunSources.Serialize(new SortPayload("inputNumbers", InputRef: found.Id, Start: start, End: end));
         });
         return JobPlan.Of([.. payloads], Context(false));
     }
@@ -84,14 +84,13 @@ public sealed class Stats(IInputStore inputs) : StreamingJobKind<StatsInput>
     protected override JobPlan Split(StatsInput input, int shards)
     {
         if (input.Generate is { } g)
-            return JobPlan.Of([.. Enumerable.Range(0, shards).Select(i => Serialize(new SortPayload("generate", Count: g.Count!.Value, Seed: g.Seed ?? 0, Shard: i, Shards: shards)))], Context(true));
+            return JobPlan.Of([.. Enumerable.Range(0, shards).Select(i => RunSources.Serialize(new SortPayload("generate", Count: g.Count!.Value, Seed: g.Seed ?? 0, Shard: i, Shards: shards)))], Context(true));
         var length = input.Values!.Value.GetArrayLength();
-        return JobPlan.Of([.. Enumerable.Range(0, shards).Select(i => Serialize(new SortPayload("numbers",
+        return JobPlan.Of([.. Enumerable.Range(0, shards).Select(i => RunSources.Serialize(new SortPayload("numbers",
             Numbers: JsonDocument.Parse(RunSources.Slice(input.Values!.Value, (int)((long)length * i / shards), (int)((long)length * (i + 1) / shards))).RootElement)))], Context(false));
     }
 
     private static string Context(bool partitioned) => JsonSerializer.Serialize(new StatsContext(partitioned), KindJsonContext.Default.StatsContext);
-    private static string Serialize(SortPayload payload) => JsonSerializer.Serialize(payload, KindJsonContext.Default.SortPayload);
 
     public override async ValueTask<string> ProcessShardAsync(ShardWork work, CancellationToken cancellationToken)
     {
@@ -101,7 +100,7 @@ public sealed class Stats(IInputStore inputs) : StreamingJobKind<StatsInput>
         {
             "generate" => RunSources.GeneratedSlice(p.Count, p.Seed, p.Shard, p.Shards, cancellationToken),
             "numbers" => RunSources.ParseNumbers(p.Numbers!.Value),
-            _ => RunSources.ParseNumberLines(await ReadAsync(p, cancellationToken)),
+            _ => RunSources.ParseNumberLines(await RunSources.ReadRangeAsync(inputs, p, cancellationToken)),
         };
         var moments = Moments.Of(run);
         using var stream = new MemoryStream();
@@ -115,11 +114,6 @@ public sealed class Stats(IInputStore inputs) : StreamingJobKind<StatsInput>
         return Encoding.UTF8.GetString(stream.GetBuffer(), 0, (int)stream.Length);
     }
 
-    private async Task<byte[]> ReadAsync(SortPayload p, CancellationToken cancellationToken)
-    {
-        var input = await inputs.FindAsync(p.InputRef!, cancellationToken) ?? throw new InputGoneException(p.InputRef!);
-        return await InputRange.ReadRecordsAsync(inputs, input, p.Start, p.End, InputRange.IsNewline, cancellationToken);
-    }
 
     public override async ValueTask<string> MergeAsync(string mergeContext, IShardResults shardResults, IResultItems items, CancellationToken cancellationToken)
     {
