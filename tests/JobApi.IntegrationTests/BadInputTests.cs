@@ -42,6 +42,12 @@ public sealed class BadInputTests(RedisServerFixture redis, ServiceFixture servi
         { """{ "kind": "wordcount", "input": { "text": 42 } }""", "input.text" },
         { """{ "kind": "wordcount", "input": { "text": "a b", "top": 0 } }""", "input.top" },
         { """{ "kind": "wordcount", "input": { "text": "a b", "top": 1001 } }""", "input.top" },
+        { """{ "kind": "montecarlo", "input": { "samples": -1, "lo": [0, 0], "hi": [1, 1], "integrand": { "family": "ball", "radius": 1 } } }""", "input.samples" },
+        { """{ "kind": "montecarlo", "input": { "samples": 1000000000001, "lo": [0, 0], "hi": [1, 1], "integrand": { "family": "ball", "radius": 1 } } }""", "input.samples" },
+        { """{ "kind": "montecarlo", "input": { "samples": 100, "lo": [0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0], "hi": [1], "integrand": { "family": "ball", "radius": 1 } } }""", "input.lo" },
+        { """{ "kind": "montecarlo", "input": { "samples": 100, "lo": [0, 2], "hi": [1, 1], "integrand": { "family": "ball", "radius": 1 } } }""", "input.hi[1]" },
+        { """{ "kind": "montecarlo", "input": { "samples": 100, "lo": [0, 0], "hi": [1, 1], "integrand": { "family": "sin", "radius": 1 } } }""", "input.integrand.family" },
+        { """{ "kind": "montecarlo", "input": { "samples": 100, "lo": [0], "hi": [1], "integrand": { "family": "polynomial", "terms": [{ "coef": 1, "powers": [1, 1] }] } } }""", "input.integrand.terms[0].powers" },
     };
 
     [Theory]

@@ -65,6 +65,11 @@ public sealed class KindsEndpointTests(RedisServerFixture redis, ServiceFixture 
                     var top = input.TryGetProperty("top", out var t) ? t.GetInt32() : 10;
                     Oracles.AssertWordCount(Oracles.GnuWordCount(documents), top, result, "the example");
                     break;
+                case "montecarlo": // the example integrates 3x² + xy over the unit square: 1.25
+                    Assert.InRange(result.GetProperty("estimate").GetDouble() - 1.25, -5 * result.GetProperty("standardError").GetDouble(),
+                        5 * result.GetProperty("standardError").GetDouble());
+                    Assert.Equal(input.GetProperty("samples").GetInt64(), result.GetProperty("samples").GetInt64());
+                    break;
                 case "noop":
                     var shards = example.TryGetProperty("shards", out var s) ? s.GetInt32() : 1;
                     Assert.Equal(shards, result.GetProperty("shards").GetInt32());

@@ -6,5 +6,6 @@ public static class BuiltInKinds
     /// <see cref="Inputs.IInputStore"/> service (the engine registers the Redis one).</summary>
     public static IServiceCollection AddBuiltInJobKinds(this IServiceCollection services) =>
         services.AddJobKind<Primes>().AddJobKind<WordCount>().AddJobKind<Noop>()
-            .AddJobKind<Sort>().AddJobKind<Hash>().AddJobKind<Stats>().AddJobKind<MatMul>().AddJobKind<MonteCarloPi>();
+            .AddJobKind<Sort>().AddJobKind<Hash>().AddJobKind<Stats>().AddJobKind<MatMul>().AddJobKind<MonteCarloPi>()
+            .AddJobKind<MonteCarlo>();
 }

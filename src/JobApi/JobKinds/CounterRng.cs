@@ -19,6 +19,9 @@ public static class CounterRng
 
     public static ulong At(ulong seedBase, long index) => Mix(unchecked(seedBase + (ulong)(index + 1) * Gamma));
 
+    /// <summary>Value <paramref name="index"/> as a double uniform in [0, 1): its top 53 bits times 2^-53 (exact).</summary>
+    public static double UnitAt(ulong seedBase, long index) => (At(seedBase, index) >> 11) * (1.0 / (1UL << 53));
+
     /// <summary>The generated int64 values of <c>generate: { count, seed }</c>: value i is <c>(long)At(seed, i)</c>.</summary>
     public static long Int64At(ulong seedBase, long index) => unchecked((long)At(seedBase, index));
 }

@@ -33,4 +33,8 @@ namespace JobApi.JobKinds;
 [JsonSerializable(typeof(MonteCarloPiInput))]
 [JsonSerializable(typeof(MonteCarloRange))]
 [JsonSerializable(typeof(MonteCarloShardResult))]
+[JsonSerializable(typeof(MonteCarloInput))]
+[JsonSerializable(typeof(MonteCarloShard))]
+[JsonSerializable(typeof(MonteCarloSums))]
+[JsonSerializable(typeof(MonteCarloContext))]
 internal sealed partial class KindJsonContext : JsonSerializerContext;

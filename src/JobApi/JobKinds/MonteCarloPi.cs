@@ -8,7 +8,16 @@ namespace JobApi.JobKinds;
 /// <summary>Input of <c>montecarlo-pi</c>: how many samples, and the seed.</summary>
 public sealed record MonteCarloPiInput(long? Samples, long? Seed);
 
-internal sealed record MonteCarloRange(long Seed, long Start, long End);
+/// <summary>A shard's contiguous range [Start, End) of sample indexes of the stream <c>Seed</c>.</summary>
+internal sealed record MonteCarloRange(long Seed, long Start, long End)
+{
+    /// <summary>Cuts samples 0..n-1 into <paramref name="shards"/> contiguous ranges of nearly equal size.</summary>
+    public static IEnumerable<MonteCarloRange> Split(long seed, long n, int shards) => Enumerable.Range(0, shards)
+        .Select(i => new MonteCarloRange(seed, (long)((Int128)n * i / shards), (long)((Int128)n * (i + 1) / shards)));
+
+    /// <summary>The shard count for <paramref name="n"/> samples of which one shard should take about <paramref name="perShard"/>.</summary>
+    public static int DefaultShards(long n, long perShard) => (int)Math.Clamp((n + perShard - 1) / perShard, 1, 1024);
+}
 
 internal sealed record MonteCarloShardResult(long Samples, long Inside);
 
@@ -55,16 +64,10 @@ public sealed class MonteCarloPi : JobKind<MonteCarloPiInput>
     protected override JsonTypeInfo<MonteCarloPiInput> InputType => KindJsonContext.Default.MonteCarloPiInput;
     protected override IValidator<MonteCarloPiInput> Validator => InputValidator;
 
-    protected override int DefaultShards(MonteCarloPiInput input) =>
-        (int)Math.Clamp((input.Samples!.Value + SamplesPerDefaultShard - 1) / SamplesPerDefaultShard, 1, 1024);
+    protected override int DefaultShards(MonteCarloPiInput input) => MonteCarloRange.DefaultShards(input.Samples!.Value, SamplesPerDefaultShard);
 
-    protected override JobPlan Split(MonteCarloPiInput input, int shards)
-    {
-        var n = input.Samples!.Value;
-        var payloads = Enumerable.Range(0, shards).Select(i => JsonSerializer.Serialize(
-            new MonteCarloRange(input.Seed ?? 0, (long)((Int128)n * i / shards), (long)((Int128)n * (i + 1) / shards)), KindJsonContext.Default.MonteCarloRange));
-        return JobPlan.Of([.. payloads]);
-    }
+    protected override JobPlan Split(MonteCarloPiInput input, int shards) => JobPlan.Of([.. MonteCarloRange.Split(input.Seed ?? 0, input.Samples!.Value, shards)
+        .Select(range => JsonSerializer.Serialize(range, KindJsonContext.Default.MonteCarloRange))]);
 
     public override ValueTask<string> ProcessShardAsync(ShardWork work, CancellationToken cancellationToken)
     {

@@ -68,6 +68,26 @@ public class KindValidationTests
     [InlineData("montecarlo-pi", """{ "samples": 1000000000001 }""", "input.samples", "'samples'")]
     [InlineData("montecarlo-pi", """{ "seed": 1 }""", "input.samples", "'samples'")]
     [InlineData("montecarlo-pi", """{ "samples": 10, "seed": 1.5 }""", "input.seed", "'seed'")]
+    [InlineData("montecarlo", """{ "samples": -5, "lo": [0], "hi": [1], "integrand": { "family": "polynomial", "terms": [{ "coef": 1, "powers": [1] }] } }""", "input.samples", "'samples'")]
+    [InlineData("montecarlo", """{ "samples": 1000000000001, "lo": [0], "hi": [1], "integrand": { "family": "polynomial", "terms": [{ "coef": 1, "powers": [1] }] } }""", "input.samples", "'samples'")]
+    [InlineData("montecarlo", """{ "lo": [0], "hi": [1], "integrand": { "family": "polynomial", "terms": [{ "coef": 1, "powers": [1] }] } }""", "input.samples", "'samples'")]
+    [InlineData("montecarlo", """{ "samples": 10, "lo": [], "hi": [], "integrand": { "family": "polynomial", "terms": [{ "coef": 1, "powers": [1] }] } }""", "input.lo", "'lo'")]
+    [InlineData("montecarlo", """{ "samples": 10, "lo": [0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0], "hi": [1], "integrand": { "family": "polynomial", "terms": [{ "coef": 1, "powers": [1] }] } }""", "input.lo", "'lo'")]
+    [InlineData("montecarlo", """{ "samples": 10, "lo": [0], "hi": [1001], "integrand": { "family": "polynomial", "terms": [{ "coef": 1, "powers": [1] }] } }""", "input.hi", "'hi'")]
+    [InlineData("montecarlo", """{ "samples": 10, "lo": [0], "hi": [1, 2], "integrand": { "family": "polynomial", "terms": [{ "coef": 1, "powers": [1] }] } }""", "input.hi", "'hi'")]
+    [InlineData("montecarlo", """{ "samples": 10, "lo": [0, 3], "hi": [1, 3], "integrand": { "family": "ball", "radius": 1 } }""", "input.hi[1]", "'hi[1]'")]
+    [InlineData("montecarlo", """{ "samples": 10, "lo": [0], "hi": [1] }""", "input.integrand", "'integrand'")]
+    [InlineData("montecarlo", """{ "samples": 10, "lo": [0], "hi": [1], "integrand": { "family": "System.Object" } }""", "input.integrand.family", "'integrand.family'")]
+    [InlineData("montecarlo", """{ "samples": 10, "lo": [0], "hi": [1], "integrand": { "family": "polynomial", "terms": [] } }""", "input.integrand.terms", "'integrand.terms'")]
+    [InlineData("montecarlo", """{ "samples": 10, "lo": [0], "hi": [1], "integrand": { "family": "polynomial", "terms": [{ "coef": 1, "powers": [1, 2] }] } }""", "input.integrand.terms[0].powers", "'integrand.terms[0].powers'")]
+    [InlineData("montecarlo", """{ "samples": 10, "lo": [0], "hi": [1], "integrand": { "family": "polynomial", "terms": [{ "coef": 1, "powers": [33] }] } }""", "input.integrand.terms[0].powers", "'integrand.terms[0].powers'")]
+    [InlineData("montecarlo", """{ "samples": 10, "lo": [0], "hi": [1], "integrand": { "family": "polynomial", "terms": [{ "powers": [1] }] } }""", "input.integrand.terms[0].coef", "'integrand.terms[0].coef'")]
+    [InlineData("montecarlo", """{ "samples": 10, "lo": [0], "hi": [1], "integrand": { "family": "polynomial", "terms": [{ "coef": 1, "powers": [1] }], "sigma": 1 } }""", "input.integrand.sigma", "'integrand.sigma'")]
+    [InlineData("montecarlo", """{ "samples": 10, "lo": [0], "hi": [1], "integrand": { "family": "gaussian", "mean": [0], "sigma": 0 } }""", "input.integrand.sigma", "'integrand.sigma'")]
+    [InlineData("montecarlo", """{ "samples": 10, "lo": [0], "hi": [1], "integrand": { "family": "gaussian", "sigma": 1 } }""", "input.integrand.mean", "'integrand.mean'")]
+    [InlineData("montecarlo", """{ "samples": 10, "lo": [0], "hi": [1], "integrand": { "family": "ball", "radius": -1 } }""", "input.integrand.radius", "'integrand.radius'")]
+    [InlineData("montecarlo", """{ "samples": 10, "lo": [0], "hi": [1], "integrand": { "family": "ball", "radius": 1, "center": [0, 0] } }""", "input.integrand.center", "'integrand.center'")]
+    [InlineData("montecarlo", """{ "samples": 10, "lo": [0], "hi": [1], "integrand": { "family": "ball", "radius": 1, "$type": "x" } }""", "input.integrand.$type", "'integrand.$type'")]
     public async Task Bad_input_is_an_error_that_names_the_field(string kind, string input, string field, string mentioned)
     {
         var plan = await KindRunner.PlanAsync(Kinds[kind], input);
@@ -86,6 +106,7 @@ public class KindValidationTests
     [InlineData("stats")]
     [InlineData("matmul")]
     [InlineData("montecarlo-pi")]
+    [InlineData("montecarlo")]
     public async Task An_input_that_is_not_an_object_is_an_error_on_input(string kind)
     {
         Assert.True((await KindRunner.PlanAsync(Kinds[kind], "[1, 2]")).Errors!.ContainsKey("input"));
@@ -94,7 +115,7 @@ public class KindValidationTests
     [Fact]
     public void The_built_in_kinds_are_registered_by_name()
     {
-        Assert.Equal(["hash", "matmul", "montecarlo-pi", "noop", "primes", "sort", "stats", "wordcount"], Kinds.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["hash", "matmul", "montecarlo", "montecarlo-pi", "noop", "primes", "sort", "stats", "wordcount"], Kinds.Keys.Order(StringComparer.Ordinal));
     }
 
     [Theory]
@@ -106,6 +127,7 @@ public class KindValidationTests
     [InlineData("stats")]
     [InlineData("matmul")]
     [InlineData("montecarlo-pi")]
+    [InlineData("montecarlo")]
     public async Task Each_kind_example_is_a_submit_body_that_runs(string kind)
     {
         var example = Kinds[kind].Example.AsObject();
@@ -123,6 +145,7 @@ public class KindValidationTests
     [InlineData("stats", "values")]
     [InlineData("matmul", "a")]
     [InlineData("montecarlo-pi", "samples")]
+    [InlineData("montecarlo", "samples")]
     public void Each_kind_schema_describes_its_input_fields(string kind, string field)
     {
         var schema = Kinds[kind].InputSchema.AsObject();
