@@ -54,9 +54,14 @@ public sealed class ServiceProcess : IDisposable
     public bool MayCrash { get; init; }
 
     /// <summary>Resident set size of the running process (VmRSS), in bytes.</summary>
-    public long RssBytes()
+    public long RssBytes() => ProcStatusBytes("VmRSS:");
+
+    /// <summary>The highest resident set size the process has had so far (VmHWM, its high-water mark), in bytes.</summary>
+    public long PeakRssBytes() => ProcStatusBytes("VmHWM:");
+
+    private long ProcStatusBytes(string field)
     {
-        var line = File.ReadLines($"/proc/{Pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        var line = File.ReadLines($"/proc/{Pid}/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
     }
 
