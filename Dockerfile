@@ -3,7 +3,7 @@
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props JobApi.sln appsettings.json ./
-COPY src/JobApi/JobApi.csproj src/JobApi/
+COPY src/JobApi/JobApi.csproj src/JobApi/ServiceRuntime.props src/JobApi/
 RUN dotnet restore src/JobApi/JobApi.csproj
 COPY src/ src/
 RUN dotnet publish src/JobApi/JobApi.csproj -c Release -o /app --no-restore

@@ -56,12 +56,22 @@ public sealed partial class ShardQueue
     /// higher priority first within a place; with one partition that is rotate.lua's own order.</summary>
     internal static string[] Merge(IReadOnlyList<RotatedJob> rotated, int count)
     {
-        var leaders = rotated.Where(r => r.Depth == 0).Take(count).ToList();
-        var rest = rotated.Where(r => r.Depth > 0)
-            .OrderByDescending(r => r.Priority).ThenBy(r => r.Depth).ThenBy(r => r.Partition)
-            .Take(Math.Max(0, count - leaders.Count));
-        return [.. leaders.Concat(rest)
-            .OrderBy(r => r.Depth).ThenByDescending(r => r.Priority).ThenBy(r => r.Partition)
-            .Select(r => r.Id)];
+        // No LINQ here: this runs on every rotation, and the sorting operators rent pooled buffers per call.
+        var leaders = new List<RotatedJob>(Math.Min(count, rotated.Count));
+        var rest = new List<RotatedJob>(rotated.Count);
+        foreach (var r in rotated)
+        {
+            if (r.Depth != 0) rest.Add(r);
+            else if (leaders.Count < count) leaders.Add(r);
+        }
+        rest.Sort(static (a, b) => a.Priority != b.Priority ? b.Priority.CompareTo(a.Priority)
+            : a.Depth != b.Depth ? a.Depth.CompareTo(b.Depth) : a.Partition.CompareTo(b.Partition));
+        var chosen = leaders;
+        for (var i = 0; i < rest.Count && chosen.Count < count; i++) chosen.Add(rest[i]);
+        chosen.Sort(static (a, b) => a.Depth != b.Depth ? a.Depth.CompareTo(b.Depth)
+            : a.Priority != b.Priority ? b.Priority.CompareTo(a.Priority) : a.Partition.CompareTo(b.Partition));
+        var ids = new string[chosen.Count];
+        for (var i = 0; i < ids.Length; i++) ids[i] = chosen[i].Id;
+        return ids;
     }
 }
