@@ -119,18 +119,22 @@ public sealed class DueJobs(
         }
     }
 
-    /// <summary>A job reached its final state: wake the jobs that wait for it, and its webhook.</summary>
-    public async Task OnJobFinishedAsync(string id)
+    /// <summary>A job reached its final state: makes the jobs that wait for it, and its webhook, due now. Returns what
+    /// became due, so that the caller wakes only the loop that has work (most jobs have neither).</summary>
+    public async Task<FinishedJobWork> OnJobFinishedAsync(string id)
     {
-        if (!JobId.IsWellFormed(id)) return;
+        if (!JobId.IsWellFormed(id)) return default;
         var db = Db;
         var dependents = (string?)await db.HashGetAsync(keys.Job(id).Job, "dependents");
+        var webhooks = keys.Webhooks(keys.PartitionOf(id));
         var batch = db.CreateBatch();
-        var writes = new List<Task> { batch.SortedSetAddAsync(keys.Webhooks(keys.PartitionOf(id)), id, 0, SortedSetWhen.Exists | SortedSetWhen.LessThan) };
+        var writes = new List<Task> { batch.SortedSetAddAsync(webhooks, id, 0, SortedSetWhen.Exists | SortedSetWhen.LessThan) };
+        var hook = batch.SortedSetScoreAsync(webhooks, id);
         foreach (var dep in dependents?.Split(',') ?? [])
             writes.Add(batch.SortedSetAddAsync(DueOf(dep), dep, 0, SortedSetWhen.Exists | SortedSetWhen.LessThan));
         batch.Execute();
         await Task.WhenAll(writes);
+        return new FinishedJobWork(dependents is not null, await hook is not null);
     }
 
     /// <summary>Fails the jobs that ran past their timeoutSeconds (while some partition has more, up to
@@ -163,3 +167,6 @@ public sealed class DueJobs(
         return true;
     }
 }
+
+/// <summary>What a finished job made due: dependents to promote, a webhook to deliver.</summary>
+public readonly record struct FinishedJobWork(bool Dependents, bool Webhook);

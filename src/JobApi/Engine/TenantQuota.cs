@@ -41,10 +41,14 @@ public sealed class TenantQuota(IConnectionMultiplexer redis, RedisKeys keys, IO
     }
 
     /// <summary>Releases a job's share (no effect when it was not counted or was released already).</summary>
-    public Task ReleaseAsync(string tenant, string jobId)
+    public Task ReleaseAsync(string tenant, string jobId) => ReleaseAsync(tenant, [jobId]);
+
+    /// <summary>Releases the shares of several jobs of one tenant in one script call; returns how many were counted.</summary>
+    public async Task<int> ReleaseAsync(string tenant, IReadOnlyCollection<string> jobIds)
     {
         var t = keys.Tenant(tenant);
-        return redis.GetDatabase().ScriptEvaluateAsync(LuaScripts.Quota, [t.Usage, t.Open], ["release", jobId]);
+        RedisValue[] args = ["release", .. jobIds.Select(id => (RedisValue)id)];
+        return (int)await redis.GetDatabase().ScriptEvaluateAsync(LuaScripts.Quota, [t.Usage, t.Open], args);
     }
 
     /// <summary>Releases every counted job of the tenant that is final, or gone for longer than a minute
@@ -61,14 +65,13 @@ public sealed class TenantQuota(IConnectionMultiplexer redis, RedisKeys keys, IO
             var states = page.Select(id => batch.HashGetAsync(keys.Job(id).Job, "state")).ToArray();
             batch.Execute();
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var over = new List<string>();
             for (var i = 0; i < page.Length; i++)
             {
                 var state = await states[i];
-                var over = state.IsNull ? now - JobId.TimestampMs(page[i]) > 60_000 : JobStates.IsFinal(state!);
-                if (!over) continue;
-                await ReleaseAsync(tenant, page[i]);
-                released++;
+                if (state.IsNull ? now - JobId.TimestampMs(page[i]) > 60_000 : JobStates.IsFinal(state!)) over.Add(page[i]);
             }
+            if (over.Count > 0) released += await ReleaseAsync(tenant, over);
         }
         return released;
     }

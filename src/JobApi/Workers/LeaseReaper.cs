@@ -18,7 +18,8 @@ public sealed partial class LeaseReaper(
     : BackgroundService
 {
     private const int Page = 500;
-    private const int TrimPagesPerSweep = 20;
+    private const int TrimPage = 200;
+    private const int TrimPagesPerSweep = 50;
     private readonly ConcurrentDictionary<RedisKey, RedisValue> _trimCursors = new();
     private readonly WorkerOptions _worker = options.Value.Worker;
 
@@ -102,30 +103,36 @@ public sealed partial class LeaseReaper(
         return requeued;
     }
 
-    /// <summary>Walks one index (a partition's job index or a tenant's job list) a few pages per sweep, resuming where
-    /// the last sweep stopped in that index and wrapping at its end, and drops the entries whose job has expired, so
-    /// every index shrinks back as retention passes.</summary>
+    /// <summary>Forgets the entries of one index (a partition's job index or a tenant's job list) whose job has expired,
+    /// at a cost that follows the work to do rather than the index's size. Ids sort by creation time and retention is
+    /// mostly first in, first out, so expired jobs gather at the head: the sweep reads the head a page at a time while
+    /// pages still hold expired entries, then one page further on from where the last sweep stopped (wrapping at the
+    /// end), which finds the few that expire out of order (a shorter retainSeconds, a job behind one that lives long).
+    /// An idle index with nothing to forget costs two small pages per period.</summary>
     private async Task TrimIndexAsync(IDatabase db, RedisKey index)
     {
         for (var page = 0; page < TrimPagesPerSweep; page++)
-        {
-            var cursor = _trimCursors.TryGetValue(index, out var c) ? c : (RedisValue?)null;
-            var ids = await db.SortedSetRangeByValueAsync(index, cursor ?? default, default,
-                cursor is null ? Exclude.None : Exclude.Start, Order.Ascending, 0, Page);
-            if (ids.Length == 0)
-            {
-                _trimCursors.TryRemove(index, out _); // end of the index: start over next sweep
-                return;
-            }
-            var batch = db.CreateBatch();
-            var exists = ids.Select(id => batch.KeyExistsAsync(keys.Job(id!).Job)).ToArray();
-            batch.Execute();
-            var gone = new List<RedisValue>();
-            for (var i = 0; i < ids.Length; i++)
-                if (!await exists[i]) gone.Add(ids[i]);
-            if (gone.Count > 0) await db.SortedSetRemoveAsync(index, gone.ToArray());
-            _trimCursors[index] = ids[^1];
-        }
+            if (await TrimPageAsync(db, index, null) is not { Gone: > 0 }) break;
+        var cursor = _trimCursors.TryGetValue(index, out var c) ? c : (RedisValue?)null;
+        if (await TrimPageAsync(db, index, cursor) is { Last: var last }) _trimCursors[index] = last;
+        else _trimCursors.TryRemove(index, out _); // end of the index: start over next sweep
+    }
+
+    /// <summary>Reads one page of the index after <paramref name="after"/> (from the head when null), removes the entries
+    /// whose job has expired, and returns how many it removed and the page's last id; null when the page was empty.</summary>
+    private async Task<(int Gone, RedisValue Last)?> TrimPageAsync(IDatabase db, RedisKey index, RedisValue? after)
+    {
+        var ids = await db.SortedSetRangeByValueAsync(index, after ?? default, default,
+            after is null ? Exclude.None : Exclude.Start, Order.Ascending, 0, TrimPage);
+        if (ids.Length == 0) return null;
+        var batch = db.CreateBatch();
+        var exists = ids.Select(id => batch.KeyExistsAsync(keys.Job(id!).Job)).ToArray();
+        batch.Execute();
+        var gone = new List<RedisValue>();
+        for (var i = 0; i < ids.Length; i++)
+            if (!await exists[i]) gone.Add(ids[i]);
+        if (gone.Count > 0) await db.SortedSetRemoveAsync(index, gone.ToArray());
+        return (gone.Count, ids[^1]);
     }
 
     private static partial class Log

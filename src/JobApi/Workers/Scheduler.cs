@@ -9,7 +9,7 @@ using StackExchange.Redis;
 namespace JobApi.Workers;
 
 /// <summary>
-/// Runs on every node (any role): each poll interval, and at once when a job ends, it queues due waiting jobs
+/// Runs on every node (any role): each poll interval, and at once when a job that others depend on ends, it queues due waiting jobs
 /// (delays and dependencies), fires due schedule ticks and fails jobs past their timeoutSeconds. Every step is
 /// claimed in Redis first, so nodes share the work without doing anything twice (see <see cref="DueJobs"/>).
 /// A schedule tick is fired with an idempotency key made of the schedule and the tick, so even a node that dies
@@ -54,9 +54,9 @@ public sealed partial class Scheduler(
     {
         try
         {
-            await due.OnJobFinishedAsync(jobId);
-            _wake.Set();
-            webhooks.Wake();
+            var work = await due.OnJobFinishedAsync(jobId);
+            if (work.Dependents) _wake.Set();
+            if (work.Webhook) webhooks.Wake();
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {

@@ -2,19 +2,24 @@
 -- KEYS: 1 usage HASH (jobs, shards, bytes), 2 open HASH (job id -> 'shards|bytes').
 -- ARGV reserve: 'reserve', id, shards, bytes, maxJobs, maxShards, maxBytes, ttlMs (a cap of 0 is off)
 --   Returns {1} when counted (or already counted), {0, limit, used, max} when a cap would be exceeded.
--- ARGV release: 'release', id. Returns 1 when the job was counted and is now released, else 0.
+-- ARGV release: 'release', id1, id2, ... Returns how many of them were counted and are now released.
 -- A job is counted at most once and released at most once: the open hash is the ledger.
 local op, id = ARGV[1], ARGV[2]
 if op == 'release' then
-  local entry = redis.call('HGET', KEYS[2], id)
-  if not entry then return 0 end
-  local shards, bytes = string.match(entry, '^(%d+)|(%d+)$')
-  redis.call('HDEL', KEYS[2], id)
-  redis.call('HINCRBY', KEYS[1], 'jobs', -1)
-  redis.call('HINCRBY', KEYS[1], 'shards', -tonumber(shards))
-  redis.call('HINCRBY', KEYS[1], 'bytes', -tonumber(bytes))
-  if redis.call('HLEN', KEYS[2]) == 0 then redis.call('DEL', KEYS[1]) end -- nothing open: the counters are all 0
-  return 1
+  local released = 0
+  for k = 2, #ARGV do
+    local entry = redis.call('HGET', KEYS[2], ARGV[k])
+    if entry then
+      local shards, bytes = string.match(entry, '^(%d+)|(%d+)$')
+      redis.call('HDEL', KEYS[2], ARGV[k])
+      redis.call('HINCRBY', KEYS[1], 'jobs', -1)
+      redis.call('HINCRBY', KEYS[1], 'shards', -tonumber(shards))
+      redis.call('HINCRBY', KEYS[1], 'bytes', -tonumber(bytes))
+      released = released + 1
+    end
+  end
+  if released > 0 and redis.call('HLEN', KEYS[2]) == 0 then redis.call('DEL', KEYS[1]) end -- nothing open: the counters are all 0
+  return released
 end
 if redis.call('HEXISTS', KEYS[2], id) == 1 then return { 1 } end
 local shards, bytes = tonumber(ARGV[3]), tonumber(ARGV[4])
