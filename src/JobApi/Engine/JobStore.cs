@@ -43,8 +43,8 @@ public sealed partial class JobStore(
     /// <summary>The status, after waiting up to <paramref name="wait"/> for the job to reach a final state.</summary>
     public async Task<JobStatus?> WaitForFinalAsync(string id, TimeSpan wait, CancellationToken cancellationToken)
     {
-        var status = await GetStatusAsync(id);
-        if (status is null || status.IsFinal || wait <= TimeSpan.Zero) return status;
+        if (wait <= TimeSpan.Zero) return await GetStatusAsync(id);
+        JobStatus? status;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(wait);
         while (true)

@@ -26,6 +26,7 @@ public sealed partial class ShardWorker(
     private readonly ConcurrentDictionary<string, byte> _merges = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string JobId, int Index), byte> _running = new();
     private readonly CancellationTokenSource _drained = new();
+    private readonly ConcurrentQueue<string> _nudged = new();
     private int _busy;
 
     /// <summary>Leases this process holds now: (job, fence) pairs.</summary>
@@ -37,7 +38,7 @@ public sealed partial class ShardWorker(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var subscriber = redis.GetSubscriber();
-        await subscriber.SubscribeAsync(keys.NudgeChannel, (_, _) => _wake.Set());
+        await subscriber.SubscribeAsync(keys.NudgeChannel, (_, message) => OnNudge(message!));
         await subscriber.SubscribeAsync(keys.EventsChannel, (_, message) => AbandonJob(message!));
         var renewals = RenewLoopAsync(stoppingToken);
         Log.Started(logger, identity.Id, _options.EffectiveConcurrency);
@@ -73,7 +74,8 @@ public sealed partial class ShardWorker(
     {
         try
         {
-            var jobs = await queue.RotateAsync(Math.Min(free, MaxJobsPerRound));
+            var nudged = TakeNudged(free);
+            var jobs = nudged ?? await queue.RotateAsync(Math.Min(free, MaxJobsPerRound));
             // Empty partitions: look at the next ones at once, wait only after every partition came back empty.
             if (jobs.Length == 0) return queue.UnvisitedPartitionsLeft;
             // Share the free slots between the jobs of this round (round robin inside the round too).
@@ -99,7 +101,8 @@ public sealed partial class ShardWorker(
                         break;
                 }
             }
-            return found;
+            // Nudged jobs that had nothing for this worker: look at the rotation at once rather than wait.
+            return found || nudged is not null;
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
@@ -107,6 +110,24 @@ public sealed partial class ShardWorker(
             await Task.Delay(200);
             return false;
         }
+    }
+
+    /// <summary>A job was submitted or put back: note its id (a few at most) and wake the dispatch loop.</summary>
+    private void OnNudge(string jobId)
+    {
+        if (_nudged.Count < MaxJobsPerRound) _nudged.Enqueue(jobId);
+        _wake.Set();
+    }
+
+    /// <summary>The jobs nudged since the last round, when this worker is idle: it leases them directly and saves the
+    /// rotation's round trip (the latency of a lone job). A busy worker takes work from the rotation only, so
+    /// priorities and the round robin between jobs decide what it runs next; the ids are dropped either way.</summary>
+    private string[]? TakeNudged(int free)
+    {
+        var ids = new List<string>();
+        while (_nudged.TryDequeue(out var id)) if (!ids.Contains(id)) ids.Add(id);
+        if (ids.Count == 0 || Volatile.Read(ref _busy) > 0) return null;
+        return [.. ids.Take(Math.Min(free, MaxJobsPerRound))];
     }
 
     private void StartBatch(LeaseGrant grant)
