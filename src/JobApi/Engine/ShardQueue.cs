@@ -28,18 +28,6 @@ public sealed partial class ShardQueue(IConnectionMultiplexer redis, RedisKeys k
     private string Channel => keys.EventsChannel.ToString();
     private IDatabase Db => redis.GetDatabase();
 
-    /// <summary>Takes a finished or vanished job out of rotation (whatever its priority band). Right after a
-    /// rotation it sits near the head of its list, so LREM with count 1 finds it at once.</summary>
-    public Task DropFromRotationAsync(string jobId)
-    {
-        var partition = keys.PartitionOf(jobId);
-        var batch = Db.CreateBatch();
-        var a = batch.ScriptEvaluateAsync(LuaScripts.Drop, [keys.Active(partition), keys.ActiveBands(partition)], [jobId]);
-        var b = batch.SortedSetRemoveAsync(keys.Pending(partition), jobId);
-        batch.Execute();
-        return Task.WhenAll(a, b);
-    }
-
     /// <summary>Asks each job for shards in one round trip; <paramref name="max"/>[i] is how many job i may give.</summary>
     public async Task<LeaseGrant[]> LeaseAsync(IReadOnlyList<string> jobIds, IReadOnlyList<int> max, string workerId, string token)
     {

@@ -32,7 +32,7 @@ public sealed partial class ShardWorker
             {
                 metrics.JobSucceeded();
                 Log.JobFinished(logger, batch.JobId, JobStates.Succeeded);
-                await queue.DropFromRotationAsync(batch.JobId);
+                queue.DropFromRotation(batch.JobId);
             }
             if (outcome == CommitOutcome.CommittedMerge) await MergeAsync(batch.JobId);
         }
@@ -72,7 +72,7 @@ public sealed partial class ShardWorker
                 if (outcome == "ok") metrics.JobSucceeded();
                 else metrics.JobFailed();
                 Log.JobFinished(logger, jobId, outcome == "ok" ? JobStates.Succeeded : JobStates.Failed);
-                await queue.DropFromRotationAsync(jobId);
+                queue.DropFromRotation(jobId);
             }
         }
         finally

@@ -97,7 +97,7 @@ public sealed partial class ShardWorker(
                         found = true;
                         break;
                     case LeaseKind.Finished:
-                        await queue.DropFromRotationAsync(grant.JobId);
+                        queue.DropFromRotation(grant.JobId);
                         break;
                 }
             }
