@@ -74,6 +74,9 @@ public sealed class RedisKeys(string prefix, int partitions = 1)
     /// mid-firing leaves it here, so the next claimer fires the same tick (same idempotency key, one job).</summary>
     public RedisKey ScheduleTicks => $"{Prefix}:{{schedules}}:ticks";
 
+    /// <summary>HASH schedule id → JSON of the latest tick that started no job (when and why), shown as <c>lastSkipped</c>.</summary>
+    public RedisKey ScheduleSkips => $"{Prefix}:{{schedules}}:skips";
+
     /// <summary>Idempotency record for a tenant's client key; hashed so that any characters (braces too) are safe,
     /// and per tenant so that two tenants using the same key never meet.</summary>
     public RedisKey Idempotency(string tenant, string key) =>
