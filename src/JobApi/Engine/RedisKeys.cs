@@ -82,6 +82,11 @@ public sealed class RedisKeys(string prefix, int partitions = 1)
     public RedisKey Idempotency(string tenant, string key) =>
         $"{Prefix}:{{idem:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(tenant + "\n" + key)))}}}";
 
+    /// <summary>STRING with a TTL: the request-rate bucket of one tenant or client address (<c>JobApi:Limits:RequestsPerSecond</c>),
+    /// shared by every API node; hashed, so that any characters (an IPv6 address, braces) are safe.</summary>
+    public RedisKey RateBucket(string partition) =>
+        $"{Prefix}:{{rate:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(partition)))[..32]}}}";
+
     /// <summary>SET of tenants that have a job index (the sweep trims each index).</summary>
     public RedisKey TenantSet => $"{Prefix}:{{tenants}}";
 

@@ -91,4 +91,32 @@ public sealed class QuotaTests(RedisServerFixture redis, ServiceFixture service)
         Assert.Equal(3, (await initech.JobsOfScheduleAsync(scheduleId)).Count);
         Assert.Equal(204, (int)(await initech.DeleteAsync($"/v1/schedules/{scheduleId}")).StatusCode);
     }
+
+    [Fact]
+    public async Task Uploaded_inputs_count_toward_the_stored_bytes_cap_until_deleted_or_expired()
+    {
+        using var hooli = Factory.ClientWithKey(Tenancy.Token("hooli"), asBearer: true);
+        async Task<HttpResponseMessage> UploadAsync(int bytes)
+        {
+            using var content = new ByteArrayContent(new byte[bytes]);
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+            return await hooli.PostAsync("/v1/inputs", content);
+        }
+        var first = (await hooli.UploadInputAsync(new byte[15_000])).Id();
+        using (var over = await UploadAsync(10_000)) await AssertRefusedAsync(over, "JobApi:Limits:MaxStoredBytesPerTenant");
+
+        // Deleted: its bytes come back at once.
+        using (var deleted = await hooli.DeleteAsync($"/v1/inputs/{first}"))
+            Assert.True((int)deleted.StatusCode == 204, $"{(int)deleted.StatusCode} {await deleted.Content.ReadAsStringAsync()}");
+        Assert.Equal(404, (int)(await hooli.GetAsync($"/v1/inputs/{first}")).StatusCode);
+        var second = (await hooli.UploadInputAsync(new byte[15_000])).Id();
+
+        // Expired (its keys gone, as after the retention): its bytes come back once the ledger is settled.
+        await Redis.Redis.GetDatabase().KeyDeleteAsync([Keys.Input(second).Meta, Keys.Input(second).Chunks]);
+        await TestSupport.WaitUntilAsync(async () =>
+        {
+            using var response = await UploadAsync(10_000);
+            return (int)response.StatusCode == 201;
+        }, "an upload fits once the expired input is released", TimeSpan.FromSeconds(20));
+    }
 }

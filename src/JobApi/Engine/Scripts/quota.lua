@@ -13,9 +13,10 @@ if op == 'release' then
     if entry then
       local shards, bytes, jobs = string.match(entry, '^(%d+)|(%d+)|?(%d*)$')
       redis.call('HDEL', KEYS[2], ARGV[k])
-      redis.call('HINCRBY', KEYS[1], 'jobs', -(tonumber(jobs) or 1))
-      redis.call('HINCRBY', KEYS[1], 'shards', -tonumber(shards))
-      redis.call('HINCRBY', KEYS[1], 'bytes', -tonumber(bytes))
+      -- 0 - n, not -n: Lua's -0 reaches Redis as "-0", which is not an integer to it.
+      redis.call('HINCRBY', KEYS[1], 'jobs', 0 - (tonumber(jobs) or 1))
+      redis.call('HINCRBY', KEYS[1], 'shards', 0 - tonumber(shards))
+      redis.call('HINCRBY', KEYS[1], 'bytes', 0 - tonumber(bytes))
       released = released + 1
     end
   end
