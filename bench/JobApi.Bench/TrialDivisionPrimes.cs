@@ -18,7 +18,7 @@ public sealed class TrialDivisionPrimes : IJobKind
     public JsonNode InputSchema => JsonNode.Parse("""{"type":"object","properties":{"limit":{"type":"integer","minimum":2,"maximum":1000000}},"required":["limit"]}""")!;
     public JsonNode Example => JsonNode.Parse("""{"kind":"bench-trial-primes","input":{"limit":20000},"shards":1000}""")!;
 
-    public ValueTask<JobPlan> PlanAsync(JsonElement input, int? requestedShards, int maxShards, CancellationToken cancellationToken = default)
+    public ValueTask<JobPlan> PlanAsync(JsonElement input, int? requestedShards, int maxShards, string tenant, CancellationToken cancellationToken = default)
     {
         if (!input.TryGetProperty("limit", out var l) || !l.TryGetInt32(out var limit) || limit is < 2 or > 1_000_000)
             return ValueTask.FromResult(JobPlan.Invalid("input.limit", "limit must be an integer between 2 and 1,000,000."));

@@ -23,15 +23,7 @@ public sealed class InputsAndLargeResultsTests(RedisServerFixture redis) : IAsyn
 
     public async Task DisposeAsync() => await _factory.DisposeAsync();
 
-    private async Task<JsonElement> UploadAsync(byte[] data, string mediaType = "application/octet-stream")
-    {
-        using var content = new ByteArrayContent(data);
-        content.Headers.ContentType = new MediaTypeHeaderValue(mediaType);
-        using var response = await _client.PostAsync("/v1/inputs", content);
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.Created, text);
-        return JsonDocument.Parse(text).RootElement.Clone();
-    }
+    private Task<JsonElement> UploadAsync(byte[] data, string mediaType = "application/octet-stream") => _client.UploadInputAsync(data, mediaType);
 
     /// <summary>Runs a shell pipeline on the data (as a file) with LC_ALL=C and returns its standard output.</summary>
     private static string Shell(string pipeline, byte[] data)

@@ -49,6 +49,17 @@ public static class JobApiClient
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 
+    /// <summary>POST /v1/inputs with the raw bytes; asserts 201 and returns <c>{ id, bytes, sha256 }</c>.</summary>
+    public static async Task<JsonElement> UploadInputAsync(this HttpClient client, byte[] data, string mediaType = "application/octet-stream")
+    {
+        using var content = new ByteArrayContent(data);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(mediaType);
+        using var response = await client.PostAsync("/v1/inputs", content);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True((int)response.StatusCode == 201, text);
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
     public static async Task<JsonElement> GetJsonAsync(this HttpClient client, string path)
     {
         using var response = await client.GetAsync(path);

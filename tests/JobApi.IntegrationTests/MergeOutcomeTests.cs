@@ -97,7 +97,7 @@ internal class ThrowingMerge : IJobKind
     public JsonNode InputSchema => JsonNode.Parse("""{ "type": "object" }""")!;
     public JsonNode Example => new JsonObject { ["kind"] = Name, ["input"] = new JsonObject() };
 
-    public ValueTask<JobPlan> PlanAsync(JsonElement input, int? requestedShards, int maxShards, CancellationToken cancellationToken = default) =>
+    public ValueTask<JobPlan> PlanAsync(JsonElement input, int? requestedShards, int maxShards, string tenant, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(JobPlan.Of(Enumerable.Repeat("{}", requestedShards ?? 1).ToArray()));
 
     public ValueTask<string> ProcessShardAsync(ShardWork work, CancellationToken cancellationToken) => ValueTask.FromResult("1");

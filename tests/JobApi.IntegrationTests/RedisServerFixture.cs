@@ -48,8 +48,10 @@ public sealed class RedisServerFixture : IAsyncLifetime
         Redis = await ConnectionMultiplexer.ConnectAsync(ConnectionString);
     }
 
-    /// <summary>Starts a redis-server child on a free port and waits for it to answer.</summary>
-    public static (Process Process, int Port) StartLocal(bool appendOnly, string dir, string appendFsync = "everysec", int? port = null)
+    /// <summary>Starts a redis-server child on a free port and waits for it to answer. <paramref name="extraArgs"/> come
+    /// last, so they override the defaults (a TLS server: <c>--port 0 --tls-port P ...</c> with P = <paramref name="port"/>).</summary>
+    public static (Process Process, int Port) StartLocal(bool appendOnly, string dir, string appendFsync = "everysec", int? port = null,
+        IEnumerable<string>? extraArgs = null)
     {
         var p = port ?? FreePort();
         var info = new ProcessStartInfo("redis-server")
@@ -60,7 +62,7 @@ public sealed class RedisServerFixture : IAsyncLifetime
                  {
                      "--port", p.ToString(), "--bind", "127.0.0.1", "--save", "", "--dir", dir,
                      "--appendonly", appendOnly ? "yes" : "no", "--appendfsync", appendFsync,
-                 })
+                 }.Concat(extraArgs ?? []))
             info.ArgumentList.Add(a);
         var process = Process.Start(info) ?? throw new InvalidOperationException("redis-server did not start; install it with apt-get install redis-server.");
         process.OutputDataReceived += (_, _) => { };

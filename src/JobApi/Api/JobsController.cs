@@ -38,7 +38,7 @@ public sealed class JobsController(
         if (!ModelState.IsValid) return ValidationProblem(ModelState);
 
         if (!kinds.TryGet(request.Kind!, out var kind)) return ValidationProblem(ModelState);
-        var plan = await kind.PlanAsync(request.Input, request.Shards, options.Value.Limits.MaxShards, HttpContext.RequestAborted);
+        var plan = await kind.PlanAsync(request.Input, request.Shards, options.Value.Limits.MaxShards, HttpContext.Tenant(), HttpContext.RequestAborted);
         if (!plan.IsValid)
         {
             foreach (var (field, messages) in plan.Errors!)
@@ -61,11 +61,7 @@ public sealed class JobsController(
         return Accepted($"/v1/jobs/{outcome.Status.Id}", outcome.Status);
     }
 
-    private ObjectResult Refused(ProblemDetails problem)
-    {
-        Response.Headers.RetryAfter = Problems.QuotaRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return new ObjectResult(problem) { StatusCode = problem.Status, ContentTypes = { "application/problem+json" } };
-    }
+    private ObjectResult Refused(ProblemDetails problem) => Problems.Result(Response, problem);
 
     /// <summary>The job's status: state, shard counts, progress.</summary>
     [HttpGet("{id}")]
@@ -119,10 +115,12 @@ public sealed class JobsController(
     [ProducesResponseType<JobStatus>(StatusCodes.Status202Accepted, "application/json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status404NotFound, "application/problem+json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status409Conflict, "application/problem+json")]
+    [ProducesResponseType<ProblemDetails>(StatusCodes.Status429TooManyRequests, "application/problem+json")]
     public async Task<ActionResult<JobStatus>> Retry(string id)
     {
         var outcome = await store.RetryAsync(id);
         if (outcome?.Status is { } status) return Accepted($"/v1/jobs/{id}", status);
+        if (outcome?.Quota is { } quota) return Refused(Problems.OverQuota(quota));
         if (outcome?.ConflictState is not { } state) return NotFound(Problems.JobNotFound(id));
         var problem = new ProblemDetails
         {

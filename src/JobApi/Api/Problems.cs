@@ -47,6 +47,20 @@ public static class Problems
         Detail = $"There is no job '{id}' (it may have expired after its retention).",
     };
 
+    public static ProblemDetails InputNotFound(string id) => new()
+    {
+        Type = NotFound, Title = "Input not found", Status = StatusCodes.Status404NotFound,
+        Detail = $"There is no input '{id}' (inputs expire after the retention; upload one with POST /v1/inputs).",
+    };
+
+    /// <summary>A problem answered as is, with <c>Retry-After</c> when it is a refusal to try again later (quota, memory guard).</summary>
+    public static ObjectResult Result(HttpResponse response, ProblemDetails problem)
+    {
+        if (problem.Status is StatusCodes.Status429TooManyRequests or StatusCodes.Status503ServiceUnavailable)
+            response.Headers.RetryAfter = QuotaRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new ObjectResult(problem) { StatusCode = problem.Status, ContentTypes = { "application/problem+json" } };
+    }
+
     public static ProblemDetails OverQuota(Engine.QuotaRefusal refusal)
     {
         var problem = new ProblemDetails

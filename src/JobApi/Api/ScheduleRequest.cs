@@ -23,6 +23,12 @@ public sealed class ScheduleRequest
 /// <summary>Checks the expression, the time zone and the job (envelope and the kind's input).</summary>
 public sealed class ScheduleRequestValidator : AbstractValidator<ScheduleRequest>
 {
+    private const string TenantKey = "tenant";
+
+    /// <summary>What to validate: the request and the tenant it is for (an <c>inputRef</c> must name one of its inputs).</summary>
+    public static ValidationContext<ScheduleRequest> ContextFor(ScheduleRequest request, string tenant) =>
+        new(request) { RootContextData = { [TenantKey] = tenant } };
+
     public ScheduleRequestValidator(IValidator<SubmitRequest> jobValidator, JobKindRegistry kinds, IOptions<JobApiOptions> options)
     {
         RuleFor(r => r.Cron).Must(c => ScheduleDefinition.ParseCron(c) is not null)
@@ -36,7 +42,8 @@ public sealed class ScheduleRequestValidator : AbstractValidator<ScheduleRequest
         RuleFor(r => r.Job!).CustomAsync(async (job, context, cancellationToken) =>
         {
             if (job.Kind is null || !kinds.TryGet(job.Kind, out var kind) || job.Input.ValueKind != JsonValueKind.Object) return;
-            var plan = await kind.PlanAsync(job.Input, job.Shards, options.Value.Limits.MaxShards, cancellationToken);
+            var tenant = context.RootContextData.TryGetValue(TenantKey, out var t) && t is string name ? name : Tenants.Default;
+            var plan = await kind.PlanAsync(job.Input, job.Shards, options.Value.Limits.MaxShards, tenant, cancellationToken);
             foreach (var (field, messages) in plan.Errors ?? new Dictionary<string, string[]>())
                 foreach (var message in messages) context.AddFailure("job." + field, message);
         }).When(r => r.Job is not null);

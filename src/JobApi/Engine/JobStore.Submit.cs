@@ -37,7 +37,7 @@ public sealed partial class JobStore
         }
 
         var job = keys.Job(id);
-        RedisValue[] fields = [.. extras.HashFields(idempotencyKey is null ? null : keys.Idempotency(tenant, idempotencyKey).ToString()), "tenant", tenant];
+        RedisValue[] fields = [.. extras.HashFields(idempotencyKey is null ? null : keys.Idempotency(tenant, idempotencyKey).ToString()), "tenant", tenant, "quotaBytes", bytes];
         RedisValue[] args =
         [
             kind, payloads.Count, maxAttempts, plan.MergeContext, bodyHash, uniform,

@@ -25,7 +25,7 @@ public sealed partial class JobStore(
 
     /// <summary>True when the job exists and belongs to another tenant than <paramref name="tenant"/> (jobs from
     /// before tenants existed belong to <c>default</c>). Every <c>/v1/jobs/{id}</c> endpoint answers such a job
-    /// as unknown (see <c>TenantJobGuard</c>).</summary>
+    /// as unknown (see <c>TenantResourceGuard</c>).</summary>
     public async Task<bool> BelongsToAnotherTenantAsync(string id, string tenant)
     {
         if (!JobId.IsWellFormed(id)) return false;

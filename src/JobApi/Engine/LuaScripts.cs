@@ -33,6 +33,8 @@ public static class LuaScripts
     public static readonly string Advance = Read("advance");
     /// <summary>Not a job script: per-tenant quota counters in the tenant's slot.</summary>
     public static readonly string Quota = Read("quota");
+    /// <summary>Not a job script: the request rate shared by the API nodes.</summary>
+    public static readonly string Rate = Read("rate");
 
     private static string Load(string name) => Read("common") + "\n" + Read(name);
 

@@ -9,15 +9,17 @@ namespace JobApi.Engine;
 
 /// <summary>Inputs in Redis: a HASH of 1 MiB chunks plus a small record, under the input's own hash tag.
 /// An upload's chunks carry a short TTL until the upload completes; a complete input lives for the
-/// retention (<c>JobApi:Retention</c>), restarted whenever a job references it or a shard reads it.</summary>
-public sealed class RedisInputStore(IConnectionMultiplexer redis, RedisKeys keys, IOptions<JobApiOptions> options) : IInputStore
+/// retention (<c>JobApi:Retention</c>), restarted whenever a job references it or a shard reads it. The record names
+/// the tenant that uploaded it (only that tenant can see or use it); its bytes count toward the tenant's stored-bytes
+/// quota from just before the upload completes until it is deleted or expires.</summary>
+public sealed class RedisInputStore(IConnectionMultiplexer redis, RedisKeys keys, TenantQuota quota, IOptions<JobApiOptions> options) : IInputStore
 {
     public const int ChunkBytes = 1 << 20;
     private static readonly TimeSpan UploadTtl = TimeSpan.FromMinutes(10);
     private long RetentionMs => (long)options.Value.Retention.TotalMilliseconds;
     private IDatabase Db => redis.GetDatabase();
 
-    public async Task<InputInfo> SaveAsync(Stream body, long maxBytes, CancellationToken cancellationToken)
+    public async Task<InputInfo> SaveAsync(Stream body, long maxBytes, string tenant, CancellationToken cancellationToken)
     {
         var id = JobId.New();
         var input = keys.Input(id);
@@ -48,16 +50,43 @@ public sealed class RedisInputStore(IConnectionMultiplexer redis, RedisKeys keys
             throw;
         }
         var digest = Convert.ToHexStringLower(sha.GetHashAndReset());
+        // Counted before the record exists, so a complete input is never uncounted (a crash in between leaves a
+        // count whose chunks expire, which the quota's settle pass releases).
+        if (await quota.ReserveInputAsync(tenant, id, total) is { } refusal)
+        {
+            await db.KeyDeleteAsync(input.Chunks);
+            throw new InputOverQuotaException(refusal);
+        }
         await db.ScriptEvaluateAsync(LuaScripts.InputComplete, [input.Meta, input.Chunks],
-            [total, ChunkBytes, digest, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), RetentionMs]);
+            [total, ChunkBytes, digest, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), RetentionMs, tenant]);
         return new InputInfo(id, total, ChunkBytes, digest);
     }
 
-    public async Task<InputInfo?> FindAsync(string id, CancellationToken cancellationToken = default)
+    public Task<InputInfo?> FindAsync(string id, CancellationToken cancellationToken = default) => TouchAsync(id, "");
+
+    public Task<InputInfo?> FindAsync(string id, string tenant, CancellationToken cancellationToken = default) => TouchAsync(id, tenant);
+
+    public async Task<string?> OwnerAsync(string id)
+    {
+        if (!JobId.IsWellFormed(id)) return null;
+        var v = await Db.HashGetAsync(keys.Input(id).Meta, ["bytes", "tenant"]);
+        return v[0].IsNull ? null : v[1].IsNull ? Tenants.Default : (string)v[1]!;
+    }
+
+    public async Task<bool> DeleteAsync(string id, string tenant, CancellationToken cancellationToken = default)
+    {
+        if (await OwnerAsync(id) != tenant) return false;
+        var input = keys.Input(id);
+        var deleted = await Db.KeyDeleteAsync([input.Meta, input.Chunks]) > 0;
+        await quota.ReleaseInputAsync(tenant, id);
+        return deleted;
+    }
+
+    private async Task<InputInfo?> TouchAsync(string id, string tenant)
     {
         if (!JobId.IsWellFormed(id)) return null;
         var input = keys.Input(id);
-        var result = await Db.ScriptEvaluateAsync(LuaScripts.InputTouch, [input.Meta, input.Chunks], [RetentionMs]);
+        var result = await Db.ScriptEvaluateAsync(LuaScripts.InputTouch, [input.Meta, input.Chunks], [RetentionMs, tenant]);
         if (result.IsNull) return null;
         var h = (RedisValue[])result!;
         return new InputInfo(id, (long)h[0], (int)h[1], (string)h[2]!);

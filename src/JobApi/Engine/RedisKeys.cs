@@ -74,10 +74,18 @@ public sealed class RedisKeys(string prefix, int partitions = 1)
     /// mid-firing leaves it here, so the next claimer fires the same tick (same idempotency key, one job).</summary>
     public RedisKey ScheduleTicks => $"{Prefix}:{{schedules}}:ticks";
 
+    /// <summary>HASH schedule id → JSON of the latest tick that started no job (when and why), shown as <c>lastSkipped</c>.</summary>
+    public RedisKey ScheduleSkips => $"{Prefix}:{{schedules}}:skips";
+
     /// <summary>Idempotency record for a tenant's client key; hashed so that any characters (braces too) are safe,
     /// and per tenant so that two tenants using the same key never meet.</summary>
     public RedisKey Idempotency(string tenant, string key) =>
         $"{Prefix}:{{idem:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(tenant + "\n" + key)))}}}";
+
+    /// <summary>STRING with a TTL: the request-rate bucket of one tenant or client address (<c>JobApi:Limits:RequestsPerSecond</c>),
+    /// shared by every API node; hashed, so that any characters (an IPv6 address, braces) are safe.</summary>
+    public RedisKey RateBucket(string partition) =>
+        $"{Prefix}:{{rate:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(partition)))[..32]}}}";
 
     /// <summary>SET of tenants that have a job index (the sweep trims each index).</summary>
     public RedisKey TenantSet => $"{Prefix}:{{tenants}}";

@@ -23,20 +23,33 @@ public sealed class TenantQuota(IConnectionMultiplexer redis, RedisKeys keys, IO
     private bool Off => _limits is { MaxRunningJobsPerTenant: 0, MaxQueuedShardsPerTenant: 0, MaxStoredBytesPerTenant: 0 };
 
     /// <summary>Counts the job against the tenant's caps; returns the refusal when a cap would be exceeded.</summary>
-    public async Task<QuotaRefusal?> ReserveAsync(string tenant, string jobId, int shards, long bytes)
+    public Task<QuotaRefusal?> ReserveAsync(string tenant, string jobId, int shards, long bytes) =>
+        ReserveAsync(tenant, jobId, shards, bytes, jobs: 1);
+
+    /// <summary>Counts an uploaded input's bytes against the tenant's stored-bytes cap (it is not a job and holds no shards).</summary>
+    public Task<QuotaRefusal?> ReserveInputAsync(string tenant, string inputId, long bytes) =>
+        ReserveAsync(tenant, InputLedgerId(inputId), 0, bytes, jobs: 0);
+
+    /// <summary>Releases an input's bytes (no effect when they were not counted or were released already).</summary>
+    public Task ReleaseInputAsync(string tenant, string inputId) => ReleaseAsync(tenant, InputLedgerId(inputId));
+
+    private static string InputLedgerId(string inputId) => InputLedgerPrefix + inputId;
+    private const string InputLedgerPrefix = "input:";
+
+    private async Task<QuotaRefusal?> ReserveAsync(string tenant, string ledgerId, int shards, long bytes, int jobs)
     {
         if (Off) return null;
-        var refusal = await TryReserveAsync(tenant, jobId, shards, bytes);
+        var refusal = await TryReserveAsync(tenant, ledgerId, shards, bytes, jobs);
         if (refusal is null || !ShouldSettle(tenant)) return refusal;
         await SettleAsync(tenant);
-        return await TryReserveAsync(tenant, jobId, shards, bytes);
+        return await TryReserveAsync(tenant, ledgerId, shards, bytes, jobs);
     }
 
-    private async Task<QuotaRefusal?> TryReserveAsync(string tenant, string jobId, int shards, long bytes)
+    private async Task<QuotaRefusal?> TryReserveAsync(string tenant, string ledgerId, int shards, long bytes, int jobs)
     {
         var t = keys.Tenant(tenant);
         var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(LuaScripts.Quota, [t.Usage, t.Open],
-            ["reserve", jobId, shards, bytes, _limits.MaxRunningJobsPerTenant, _limits.MaxQueuedShardsPerTenant, _limits.MaxStoredBytesPerTenant, _ttlMs]))!;
+            ["reserve", ledgerId, shards, bytes, _limits.MaxRunningJobsPerTenant, _limits.MaxQueuedShardsPerTenant, _limits.MaxStoredBytesPerTenant, _ttlMs, jobs]))!;
         return (int)r[0] == 1 ? null : new QuotaRefusal((string)r[1]!, (long)r[2], (long)r[3]);
     }
 
@@ -52,7 +65,8 @@ public sealed class TenantQuota(IConnectionMultiplexer redis, RedisKeys keys, IO
     }
 
     /// <summary>Releases every counted job of the tenant that is final, or gone for longer than a minute
-    /// (a job is counted just before its keys are written).</summary>
+    /// (a job is counted just before its keys are written), and every counted input that is gone (expired or
+    /// deleted; an input is counted while its chunks are already there, so a gone one has neither record nor chunks).</summary>
     public async Task<int> SettleAsync(string tenant)
     {
         var db = redis.GetDatabase();
@@ -62,18 +76,33 @@ public sealed class TenantQuota(IConnectionMultiplexer redis, RedisKeys keys, IO
         foreach (var page in ids.Chunk(500))
         {
             var batch = db.CreateBatch();
-            var states = page.Select(id => batch.HashGetAsync(keys.Job(id).Job, "state")).ToArray();
+            // Per ledger entry: whether it can be released, read as a job's state or an input's existence.
+            var reads = page.Select(id => IsInputEntry(id, out var inputId)
+                ? (Job: null, Input: batch.KeyExistsAsync([keys.Input(inputId).Meta, keys.Input(inputId).Chunks]))
+                : (Job: batch.HashGetAsync(keys.Job(id).Job, "state"), Input: (Task<long>?)null)).ToArray();
             batch.Execute();
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             var over = new List<string>();
             for (var i = 0; i < page.Length; i++)
             {
-                var state = await states[i];
-                if (state.IsNull ? now - JobId.TimestampMs(page[i]) > 60_000 : JobStates.IsFinal(state!)) over.Add(page[i]);
+                bool gone;
+                if (reads[i].Input is { } exists) gone = await exists == 0;
+                else
+                {
+                    var state = await reads[i].Job!;
+                    gone = state.IsNull ? now - JobId.TimestampMs(page[i]) > 60_000 : JobStates.IsFinal(state!);
+                }
+                if (gone) over.Add(page[i]);
             }
             if (over.Count > 0) released += await ReleaseAsync(tenant, over);
         }
         return released;
+    }
+
+    private static bool IsInputEntry(string ledgerId, out string inputId)
+    {
+        inputId = ledgerId.StartsWith(InputLedgerPrefix, StringComparison.Ordinal) ? ledgerId[InputLedgerPrefix.Length..] : "";
+        return inputId.Length > 0;
     }
 
     private bool ShouldSettle(string tenant)

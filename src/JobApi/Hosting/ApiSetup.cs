@@ -71,7 +71,7 @@ public static class ApiSetup
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();
-        app.UseMiddleware<TenantJobGuard>();
+        app.UseMiddleware<TenantResourceGuard>();
         app.MapControllers();
         app.MapDashboard();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();

@@ -60,7 +60,7 @@ public static class EngineSetup
             connectionString = embedded.ConnectionString;
             Console.WriteLine($"JobApi: no ConnectionStrings:Redis configured; started an embedded redis-server on {connectionString}.");
         }
-        var redis = Connect(connectionString);
+        var redis = Connect(connectionString, options.Redis);
         builder.Services.AddSingleton<IConnectionMultiplexer>(redis);
         builder.Services.AddSingleton(new RedisKeys(options.KeyPrefix, options.Queue.Partitions));
         builder.Services.AddSingleton<FaultInjection>();
@@ -117,7 +117,7 @@ public static class EngineSetup
             "Fix user= and password= in ConnectionStrings:Redis (docs/SECURITY.md has the ACL line the service needs).");
     }
 
-    private static ConnectionMultiplexer Connect(string connectionString)
+    private static ConnectionMultiplexer Connect(string connectionString, RedisClientOptions client)
     {
         ConfigurationOptions config;
         try
@@ -129,6 +129,7 @@ public static class EngineSetup
             throw new StartupException($"ConnectionStrings:Redis is not a valid StackExchange.Redis configuration string: {e.Message}");
         }
         RestrictToServiceKeys(config, connectionString);
+        RedisTls.Configure(config, client);
         config.AbortOnConnectFail = true;
         config.ConnectTimeout = Math.Max(config.ConnectTimeout, 5000);
         config.ClientName ??= "jobapi";
@@ -138,6 +139,10 @@ public static class EngineSetup
             config.AbortOnConnectFail = false; // from now on, reconnect on its own
             CheckUser(redis, config);
             return redis;
+        }
+        catch (RedisConnectionException e) when (RedisTls.Refusal(config, e, client) is { } tls)
+        {
+            throw new StartupException(tls);
         }
         catch (RedisConnectionException e) when (e.FailureType == ConnectionFailureType.AuthenticationFailure)
         {

@@ -70,11 +70,11 @@ public sealed class Hash(IInputStore inputs) : StreamingJobKind<HashInput>
 
     protected override int DefaultShards(HashInput input) => (int)Math.Clamp(input.Documents!.Sum(d => (long)d.Length) / 4_000_000 + 1, 1, 64);
 
-    protected override async ValueTask<JobPlan> SplitAsync(HashInput input, int? requestedShards, int maxShards, CancellationToken cancellationToken)
+    protected override async ValueTask<JobPlan> SplitAsync(HashInput input, int? requestedShards, int maxShards, string tenant, CancellationToken cancellationToken)
     {
         var algorithm = input.Algorithm ?? "sha256";
-        if (input.InputRef is null) return await base.SplitAsync(input, requestedShards, maxShards, cancellationToken);
-        var (found, error) = await InputRefs.FindAsync(inputs, input.InputRef, cancellationToken);
+        if (input.InputRef is null) return await base.SplitAsync(input, requestedShards, maxShards, tenant, cancellationToken);
+        var (found, error) = await InputRefs.FindAsync(inputs, input.InputRef, tenant, cancellationToken);
         if (error is not null) return error;
         var chunkBytes = input.ChunkBytes ?? DefaultChunkBytes;
         var chunks = (found!.Bytes + chunkBytes - 1) / chunkBytes;

@@ -20,8 +20,9 @@ public interface IJobKind
 
     /// <summary>Validates the input and splits it into shards. <paramref name="requestedShards"/> is the
     /// client's count (already range-checked) or null to let the kind choose, at most <paramref name="maxShards"/>.
-    /// Asynchronous because an input may reference an upload (<c>inputRef</c>) whose size decides the split.</summary>
-    ValueTask<JobPlan> PlanAsync(JsonElement input, int? requestedShards, int maxShards, CancellationToken cancellationToken = default);
+    /// Asynchronous because an input may reference an upload (<c>inputRef</c>) whose size decides the split;
+    /// <paramref name="tenant"/> is the tenant the job is for: an upload of another tenant is unknown to it.</summary>
+    ValueTask<JobPlan> PlanAsync(JsonElement input, int? requestedShards, int maxShards, string tenant, CancellationToken cancellationToken = default);
 
     /// <summary>Computes one shard. Returns the shard result as JSON. Throwing marks the attempt failed.</summary>
     ValueTask<string> ProcessShardAsync(ShardWork work, CancellationToken cancellationToken);

@@ -7,9 +7,10 @@ internal static class InputRefs
 {
     public const string Field = "input.inputRef";
 
-    public static async Task<(InputInfo? Input, JobPlan? Error)> FindAsync(IInputStore store, string id, CancellationToken cancellationToken)
+    /// <summary>Another tenant's input is refused exactly as an unknown one.</summary>
+    public static async Task<(InputInfo? Input, JobPlan? Error)> FindAsync(IInputStore store, string id, string tenant, CancellationToken cancellationToken)
     {
-        var input = await store.FindAsync(id, cancellationToken);
+        var input = await store.FindAsync(id, tenant, cancellationToken);
         return input is null
             ? (null, JobPlan.Invalid(Field, $"'inputRef' names no input '{id}': upload one with POST /v1/inputs (inputs expire after the retention)."))
             : (input, null);

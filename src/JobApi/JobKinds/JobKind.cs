@@ -21,12 +21,12 @@ public abstract class JobKind<TInput> : IJobKind where TInput : class
     protected abstract JobPlan Split(TInput input, int shards);
 
     /// <summary>Splits a valid input; kinds that read uploads (<c>inputRef</c>) override this to look the upload up.</summary>
-    protected virtual ValueTask<JobPlan> SplitAsync(TInput input, int? requestedShards, int maxShards, CancellationToken cancellationToken) =>
+    protected virtual ValueTask<JobPlan> SplitAsync(TInput input, int? requestedShards, int maxShards, string tenant, CancellationToken cancellationToken) =>
         ValueTask.FromResult(Split(input, ShardCount(requestedShards ?? DefaultShards(input), maxShards)));
 
     protected static int ShardCount(long wanted, int maxShards) => (int)Math.Clamp(wanted, 1, Math.Max(1, maxShards));
 
-    public async ValueTask<JobPlan> PlanAsync(JsonElement input, int? requestedShards, int maxShards, CancellationToken cancellationToken = default)
+    public async ValueTask<JobPlan> PlanAsync(JsonElement input, int? requestedShards, int maxShards, string tenant, CancellationToken cancellationToken = default)
     {
         if (input.ValueKind != JsonValueKind.Object)
             return JobPlan.Invalid("input", "input must be a JSON object.");
@@ -48,7 +48,7 @@ public abstract class JobKind<TInput> : IJobKind where TInput : class
                 .GroupBy(f => string.IsNullOrEmpty(f.PropertyName) ? "input" : "input." + JsonNamingPolicy.CamelCase.ConvertName(f.PropertyName))
                 .ToDictionary(g => g.Key, g => g.Select(f => f.ErrorMessage).ToArray()));
         }
-        return await SplitAsync(parsed, requestedShards, maxShards, cancellationToken);
+        return await SplitAsync(parsed, requestedShards, maxShards, tenant, cancellationToken);
     }
 
     public abstract ValueTask<string> ProcessShardAsync(ShardWork work, CancellationToken cancellationToken);

@@ -80,10 +80,10 @@ public sealed class Sort(IInputStore inputs) : StreamingJobKind<SortInput>
     protected override int DefaultShards(SortInput input) =>
         (int)Math.Clamp((input.Generate?.Count ?? input.Lines?.Length ?? input.Numbers!.Value.GetArrayLength()) / 1_000_000 + 1, 1, 256);
 
-    protected override async ValueTask<JobPlan> SplitAsync(SortInput input, int? requestedShards, int maxShards, CancellationToken cancellationToken)
+    protected override async ValueTask<JobPlan> SplitAsync(SortInput input, int? requestedShards, int maxShards, string tenant, CancellationToken cancellationToken)
     {
-        if (input.InputRef is null) return await base.SplitAsync(input, requestedShards, maxShards, cancellationToken);
-        var (found, error) = await InputRefs.FindAsync(inputs, input.InputRef, cancellationToken);
+        if (input.InputRef is null) return await base.SplitAsync(input, requestedShards, maxShards, tenant, cancellationToken);
+        var (found, error) = await InputRefs.FindAsync(inputs, input.InputRef, tenant, cancellationToken);
         if (error is not null) return error;
         var shards = ShardCount(requestedShards ?? InputRefs.DefaultShards(found!, BytesPerDefaultShard, 256), maxShards);
         var source = input.Format == "lines" ? "inputLines" : "inputNumbers";

@@ -77,10 +77,10 @@ public sealed class WordCount(IInputStore inputs) : JobKind<WordCountInput>
         return (int)Math.Clamp((chars + CharsPerDefaultShard - 1) / CharsPerDefaultShard, 1, 256);
     }
 
-    protected override async ValueTask<JobPlan> SplitAsync(WordCountInput input, int? requestedShards, int maxShards, CancellationToken cancellationToken)
+    protected override async ValueTask<JobPlan> SplitAsync(WordCountInput input, int? requestedShards, int maxShards, string tenant, CancellationToken cancellationToken)
     {
-        if (input.InputRef is null) return await base.SplitAsync(input, requestedShards, maxShards, cancellationToken);
-        var (found, error) = await InputRefs.FindAsync(inputs, input.InputRef, cancellationToken);
+        if (input.InputRef is null) return await base.SplitAsync(input, requestedShards, maxShards, tenant, cancellationToken);
+        var (found, error) = await InputRefs.FindAsync(inputs, input.InputRef, tenant, cancellationToken);
         if (error is not null) return error;
         var shards = ShardCount(requestedShards ?? InputRefs.DefaultShards(found!, BytesPerDefaultShard, 256), maxShards);
         var payloads = Enumerable.Range(0, shards).Select(i =>

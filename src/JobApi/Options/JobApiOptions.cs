@@ -27,6 +27,7 @@ public sealed class JobApiOptions
     public WebhookOptions Webhooks { get; set; } = new();
     public QueueOptions Queue { get; set; } = new();
     public AuthOptions Auth { get; set; } = new();
+    public RedisClientOptions Redis { get; set; } = new();
     public CorsOptions Cors { get; set; } = new();
 
     /// <summary>Test-only crash points (see Engine/FaultInjection.cs); ignored unless JOBAPI_FAULT_INJECTION=enabled.</summary>
@@ -64,6 +65,16 @@ public sealed class WorkerOptions
     public int EffectiveConcurrency => Concurrency > 0 ? Concurrency : Environment.ProcessorCount;
 }
 
+/// <summary>The <c>JobApi:Redis</c> section: how the service trusts a configured Redis (the connection itself is
+/// <c>ConnectionStrings:Redis</c>).</summary>
+public sealed class RedisClientOptions
+{
+    /// <summary>PEM file of the certificate authority that signed the Redis server's TLS certificate, for a private CA
+    /// the host does not trust. Setting it turns TLS on (as <c>ssl=true</c> in the connection string); the server's
+    /// name must still match <c>sslHost</c> (or the host in the connection string).</summary>
+    public string? TlsCaFile { get; set; }
+}
+
 /// <summary>The <c>JobApi:Limits</c> section: request limits, per-tenant quotas and the Redis memory guard.
 /// A per-tenant cap of 0 turns that cap off.</summary>
 public sealed class LimitsOptions
@@ -81,6 +92,11 @@ public sealed class LimitsOptions
     /// <summary>Requests per second per tenant (per client address in open mode) on /v1; 0 = off.</summary>
     [Range(0, 1_000_000, ErrorMessage = "JobApi:Limits:RequestsPerSecond must be between 0 and 1,000,000.")]
     public int RequestsPerSecond { get; set; }
+
+    /// <summary>Where request rates are counted: <c>Redis</c> (one bucket per tenant shared by every API node, so the
+    /// limit holds for the whole cluster) or <c>Memory</c> (a bucket per node: with n nodes a tenant gets up to n times the rate).</summary>
+    [RegularExpression("^(Redis|Memory)$", ErrorMessage = "JobApi:Limits:RateLimiter must be Redis or Memory.")]
+    public string RateLimiter { get; set; } = "Redis";
 
     [Range(1, 256, ErrorMessage = "JobApi:Limits:MaxJsonDepth must be between 1 and 256.")]
     public int MaxJsonDepth { get; set; } = 64;

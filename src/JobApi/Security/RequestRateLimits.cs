@@ -1,15 +1,18 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
 using JobApi.Api;
+using JobApi.Engine;
 using JobApi.Options;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
+using StackExchange.Redis;
 
 namespace JobApi.Security;
 
 /// <summary><c>JobApi:Limits:RequestsPerSecond</c> on every <c>/v1</c> endpoint: a token bucket per tenant
 /// (per client address for unauthenticated callers), refilled every second; over it, 429 problem+json
-/// with <c>Retry-After</c>. Limits are per API node.</summary>
+/// with <c>Retry-After</c>. With <c>JobApi:Limits:RateLimiter=Redis</c> (the default) the bucket is in Redis and shared by
+/// every API node (<see cref="RedisRateLimiter"/>); with <c>Memory</c> each node keeps its own.</summary>
 public static class RequestRateLimits
 {
     public const string LimitName = "JobApi:Limits:RequestsPerSecond";
@@ -17,6 +20,7 @@ public static class RequestRateLimits
     public static IServiceCollection AddJobApiRateLimits(this IServiceCollection services, LimitsOptions limits)
     {
         var perSecond = limits.RequestsPerSecond;
+        var shared = limits.RateLimiter == "Redis";
         services.AddRateLimiter(o =>
         {
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
@@ -25,6 +29,12 @@ public static class RequestRateLimits
                     return RateLimitPartition.GetNoLimiter("unlimited");
                 var tenant = context.User.FindFirst(TenantClaims.Tenant)?.Value;
                 var key = tenant is not null ? "tenant:" + tenant : "address:" + context.Connection.RemoteIpAddress;
+                if (shared)
+                {
+                    var services = context.RequestServices;
+                    return RateLimitPartition.Get(key, k => new RedisRateLimiter(services.GetRequiredService<IConnectionMultiplexer>(),
+                        services.GetRequiredService<RedisKeys>().RateBucket(k), perSecond, services.GetRequiredService<ILogger<RedisRateLimiter>>()));
+                }
                 return RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
                 {
                     TokenLimit = perSecond, TokensPerPeriod = perSecond, ReplenishmentPeriod = TimeSpan.FromSeconds(1),

@@ -83,26 +83,31 @@ public sealed partial class Scheduler(
         return fired;
     }
 
+    /// <summary>Starts the tick's job under the schedule's tenant and its quotas. A tick that cannot start a job
+    /// (over a quota, kind or input no longer valid) is skipped: logged, and shown on the schedule as <c>lastSkipped</c>.</summary>
     private async Task<bool> StartJobAsync(ScheduleDefinition definition, long tick)
     {
         var request = definition.Job.Deserialize<SubmitRequest>(Json);
         if (request?.Kind is null || !kinds.TryGet(request.Kind, out var kind))
-        {
-            Log.TickSkipped(logger, definition.Id, tick, "its job's kind is unknown");
-            return false;
-        }
-        var plan = await kind.PlanAsync(request.Input, request.Shards, _options.Limits.MaxShards);
+            return await SkipAsync(definition, tick, "its job's kind is unknown");
+        var plan = await kind.PlanAsync(request.Input, request.Shards, _options.Limits.MaxShards, definition.Owner);
         if (!plan.IsValid)
-        {
-            Log.TickSkipped(logger, definition.Id, tick, "its job's input is no longer valid");
-            return false;
-        }
+            return await SkipAsync(definition, tick, "its job's input is no longer valid: " + string.Join(" ", plan.Errors!.SelectMany(e => e.Value)));
         // A newline cannot come in an HTTP header, so no client's Idempotency-Key can collide with this one.
-        var outcome = await store.SubmitAsync(JobApi.Options.Tenants.Default, request.Kind, request.Input, request.Shards,
+        var outcome = await store.SubmitAsync(definition.Owner, request.Kind, request.Input, request.Shards,
             request.MaxAttempts ?? SubmitRequestValidator.DefaultMaxAttempts, plan, $"\nschedule:{definition.Id}:{tick}",
             request.ToOptions() with { ScheduleId = definition.Id, Tick = tick });
+        if (outcome.Quota is { } quota)
+            return await SkipAsync(definition, tick, $"over the tenant's quota {quota.Limit} ({quota.Used} used, cap {quota.Max})");
         Log.TickFired(logger, definition.Id, tick, outcome.Status?.Id ?? "-", outcome.Created);
         return outcome.Created;
+    }
+
+    private async Task<bool> SkipAsync(ScheduleDefinition definition, long tick, string reason)
+    {
+        Log.TickSkipped(logger, definition.Id, tick, reason);
+        await schedules.RecordSkipAsync(definition.Id, tick, reason);
+        return false;
     }
 
     private static partial class Log

@@ -1,8 +1,11 @@
+using System.Text.Json;
+
 namespace JobApi.IntegrationTests.Security;
 
 /// <summary>Per-tenant caps on unfinished jobs, their shards and the bytes they hold: over a cap a submit is a
 /// 429 problem naming the setting, creates nothing, and leaves other tenants alone; once jobs end, room
-/// comes back. An API-only node (no worker) keeps submitted jobs queued, so the counts are exact.</summary>
+/// comes back; a schedule's ticks count toward its tenant's caps. An API-only node (no worker) keeps submitted jobs
+/// queued, so the counts are exact.</summary>
 [Collection(RedisCollection.Name)]
 public sealed class QuotaTests(RedisServerFixture redis, ServiceFixture service)
     : ApiTest(redis, service, Tenancy.Settings(new()
@@ -54,5 +57,66 @@ public sealed class QuotaTests(RedisServerFixture redis, ServiceFixture service)
             using var response = await PostAsync(acme, """{ "kind": "noop", "input": {}, "shards": 1 }""");
             return (int)response.StatusCode == 202;
         }, "a submit fits again after a cancel", TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public async Task A_schedule_starts_its_jobs_under_its_tenant_and_a_tick_over_quota_is_skipped_visibly()
+    {
+        // A tenant of its own (from a token), so the caps count this test's jobs only: 3 jobs fit, the 4th tick is over.
+        using var initech = Factory.ClientWithKey(Tenancy.Token("initech"), asBearer: true);
+        using var acme = Factory.ClientWithKey(Tenancy.AcmeKey);
+        using var created = await initech.PostJsonAsync("/v1/schedules", new { cron = "* * * * * *", job = new { kind = "noop", input = new { }, shards = 1 } });
+        var scheduleId = (await created.ReadJsonAsync()).Id();
+        JsonElement schedule = default;
+        await TestSupport.WaitUntilAsync(async () =>
+        {
+            schedule = await initech.GetJsonAsync($"/v1/schedules/{scheduleId}");
+            return schedule.GetProperty("lastSkipped").ValueKind == JsonValueKind.Object;
+        }, "a tick over the tenant's job cap is skipped", TimeSpan.FromSeconds(30));
+        var skipped = schedule.GetProperty("lastSkipped");
+        Assert.Contains("JobApi:Limits:MaxRunningJobsPerTenant", skipped.GetProperty("reason").GetString());
+        var firstSkip = skipped.GetProperty("tick").AssertUtc("tick");
+
+        var jobs = await initech.JobsOfScheduleAsync(scheduleId);
+        Assert.Equal(3, jobs.Count);
+        var acmeIds = (await acme.GetJsonAsync("/v1/jobs?limit=1000")).GetProperty("items").EnumerateArray().Select(j => j.Id()).ToHashSet();
+        Assert.All(jobs, j => Assert.DoesNotContain(j.Id(), acmeIds));
+        foreach (var job in jobs)
+            Assert.Equal("initech", (string?)await Redis.Redis.GetDatabase().HashGetAsync(Keys.Job(job.Id()).Job, "tenant"));
+
+        // The scheduler goes on: later ticks are skipped too (and recorded), and no job is added.
+        await TestSupport.WaitUntilAsync(async () =>
+            (await initech.GetJsonAsync($"/v1/schedules/{scheduleId}")).GetProperty("lastSkipped").GetProperty("tick").AssertUtc("tick") > firstSkip,
+            "a later tick is skipped as well", TimeSpan.FromSeconds(30));
+        Assert.Equal(3, (await initech.JobsOfScheduleAsync(scheduleId)).Count);
+        Assert.Equal(204, (int)(await initech.DeleteAsync($"/v1/schedules/{scheduleId}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Uploaded_inputs_count_toward_the_stored_bytes_cap_until_deleted_or_expired()
+    {
+        using var hooli = Factory.ClientWithKey(Tenancy.Token("hooli"), asBearer: true);
+        async Task<HttpResponseMessage> UploadAsync(int bytes)
+        {
+            using var content = new ByteArrayContent(new byte[bytes]);
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+            return await hooli.PostAsync("/v1/inputs", content);
+        }
+        var first = (await hooli.UploadInputAsync(new byte[15_000])).Id();
+        using (var over = await UploadAsync(10_000)) await AssertRefusedAsync(over, "JobApi:Limits:MaxStoredBytesPerTenant");
+
+        // Deleted: its bytes come back at once.
+        using (var deleted = await hooli.DeleteAsync($"/v1/inputs/{first}"))
+            Assert.True((int)deleted.StatusCode == 204, $"{(int)deleted.StatusCode} {await deleted.Content.ReadAsStringAsync()}");
+        Assert.Equal(404, (int)(await hooli.GetAsync($"/v1/inputs/{first}")).StatusCode);
+        var second = (await hooli.UploadInputAsync(new byte[15_000])).Id();
+
+        // Expired (its keys gone, as after the retention): its bytes come back once the ledger is settled.
+        await Redis.Redis.GetDatabase().KeyDeleteAsync([Keys.Input(second).Meta, Keys.Input(second).Chunks]);
+        await TestSupport.WaitUntilAsync(async () =>
+        {
+            using var response = await UploadAsync(10_000);
+            return (int)response.StatusCode == 201;
+        }, "an upload fits once the expired input is released", TimeSpan.FromSeconds(20));
     }
 }

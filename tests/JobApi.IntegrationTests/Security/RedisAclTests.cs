@@ -51,6 +51,8 @@ public sealed class RedisAclTests(RedisServerFixture redis) : IAsyncLifetime
             ["ConnectionStrings:Redis"] = $"{redis.ConnectionString},user={_user},password={Password}",
             // Several queue partitions, so the partitioned keys ({active:P}, {jobs:P}, {due:P}, ...) are exercised too.
             ["JobApi:Queue:Partitions"] = "4",
+            // The request rate shared through Redis (rate.lua) runs on every /v1 request.
+            ["JobApi:Limits:RequestsPerSecond"] = "10000",
         })
         { KeyPrefix = _prefix };
     }
@@ -78,9 +80,14 @@ public sealed class RedisAclTests(RedisServerFixture redis) : IAsyncLifetime
         Assert.Equal("failed", (await client.WaitForFinalAsync(failed.Id())).State());
         Assert.Equal(202, (int)(await client.PostAsync($"/v1/jobs/{slow.Id()}/cancel", null)).StatusCode);
         Assert.Equal("canceled", (await client.WaitForFinalAsync(slow.Id())).State());
-        Assert.Equal(5, (await client.GetJsonAsync("/v1/jobs?limit=100")).GetProperty("items").GetArrayLength());
+        Assert.Equal(5, (await client.GetJsonAsync("/v1/jobs?limit=100")).GetProperty("items").GetArrayLength()); // before the upload's job
         Assert.Equal(4, (await client.GetJsonAsync($"/v1/jobs/{primes.Id()}/shards")).GetProperty("items").GetArrayLength());
         Assert.Equal(200, (int)(await client.GetAsync("/health/ready")).StatusCode);
+        // An upload counted in the tenant's quota, read, used, deleted and released.
+        var input = (await client.UploadInputAsync("x y x"u8.ToArray())).Id();
+        Assert.Equal(3, (await client.ResultAsync((await client.SubmitAsync(new { kind = "wordcount", input = new { inputRef = input } })).Id()))
+            .GetProperty("totalWords").GetInt64());
+        Assert.Equal(204, (int)(await client.DeleteAsync($"/v1/inputs/{input}")).StatusCode);
         await _factory.Services.GetServices<IHostedService>().OfType<JobApi.Workers.LeaseReaper>().Single().SweepAsync();
         // Watching: an events stream to its end, the workers registry (the heartbeat writes it), the metrics and their queue sample.
         Assert.Equal("succeeded", (await Watching.SseReader.ReadAsync(client, words.Id()))[^1].State);

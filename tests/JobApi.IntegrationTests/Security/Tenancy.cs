@@ -65,6 +65,32 @@ public static class Tenancy
             .Distinct().OrderBy(e => e.Item2, StringComparer.Ordinal).ThenBy(e => e.m, StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>The id routes whose every endpoint the cross-tenant tests call as another tenant.</summary>
+    public static readonly string[] GuardedRoutePrefixes = ["v1/jobs/{id", "v1/inputs/{id", "v1/schedules/{id"];
+
+    /// <summary>Calls each endpoint with <paramref name="id"/> as <paramref name="other"/> (not the owner) and with an
+    /// unknown id as <paramref name="owner"/>: both must be the same 404 not-found problem.</summary>
+    public static async Task AssertEveryRouteAnswersAsUnknownAsync(
+        IReadOnlyList<(string Method, string Template)> endpoints, string id, HttpClient other, HttpClient owner)
+    {
+        foreach (var (method, template) in endpoints)
+        {
+            foreach (var (label, client, path) in new[]
+                     {
+                         ("another tenant's", other, PathFor(template, id)),
+                         ("an unknown id", owner, PathFor(template, "01ARZ3NDEKTSV4RRFFQ69G5FAV")),
+                     })
+            {
+                using var request = new HttpRequestMessage(new HttpMethod(method), path);
+                if (method is "POST" or "PUT") request.Content = new StringContent("{}", Encoding.UTF8, "application/json");
+                using var response = await client.SendAsync(request);
+                Assert.True((int)response.StatusCode == 404, $"{method} {template} on {label}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                var problem = await response.AssertProblemAsync(404);
+                Assert.Equal("urn:jobapi:problem:not-found", problem.GetProperty("type").GetString());
+            }
+        }
+    }
+
     /// <summary>A path for the template: <c>{id}</c> becomes the job id, any other parameter a harmless value.</summary>
     public static string PathFor(string template, string jobId) =>
         "/" + System.Text.RegularExpressions.Regex.Replace(template, @"\{([^}:?=]+)[^}]*\}", m => m.Groups[1].Value == "id" ? jobId : "0");

@@ -26,7 +26,7 @@ public sealed class KindInputFuzzTests
         HostileJson.Object(FieldNames(kind), 3).Select(Gen.Int[-2, 80].Nullable()).Sample((input, shards) =>
         {
             using var doc = JsonDocument.Parse(input);
-            var plan = kind.PlanAsync(doc.RootElement, shards is > 0 ? shards : null, 64).AsTask().GetAwaiter().GetResult();
+            var plan = kind.PlanAsync(doc.RootElement, shards is > 0 ? shards : null, 64, "default").AsTask().GetAwaiter().GetResult();
             if (plan.IsValid)
             {
                 Assert.InRange(plan.ShardPayloads.Count, 1, 64);

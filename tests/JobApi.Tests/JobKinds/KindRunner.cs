@@ -11,7 +11,7 @@ internal static class KindRunner
     public static async Task<JobPlan> PlanAsync(IJobKind kind, string inputJson, int? shards = null, int maxShards = 100_000)
     {
         using var input = JsonDocument.Parse(inputJson);
-        return await kind.PlanAsync(input.RootElement, shards, maxShards);
+        return await kind.PlanAsync(input.RootElement, shards, maxShards, "default");
     }
 
     public static async Task<JsonElement> RunAsync(IJobKind kind, string inputJson, int? shards = null)
