@@ -48,7 +48,7 @@ public sealed class RedisInputStore(IConnectionMultiplexer redis, RedisKeys keys
             throw;
         }
         var digest = Convert.ToHexStringLower(sha.GetHashAndReset());
-        await db.ScriptEvaluateAsync(LuaScripts.InputComplete, [input.Meta, input.Chunks],
+        await db.EvaluateAsync(LuaScripts.InputComplete, [input.Meta, input.Chunks],
             [total, ChunkBytes, digest, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), RetentionMs]);
         return new InputInfo(id, total, ChunkBytes, digest);
     }
@@ -57,7 +57,7 @@ public sealed class RedisInputStore(IConnectionMultiplexer redis, RedisKeys keys
     {
         if (!JobId.IsWellFormed(id)) return null;
         var input = keys.Input(id);
-        var result = await Db.ScriptEvaluateAsync(LuaScripts.InputTouch, [input.Meta, input.Chunks], [RetentionMs]);
+        var result = await Db.EvaluateAsync(LuaScripts.InputTouch, [input.Meta, input.Chunks], [RetentionMs]);
         if (result.IsNull) return null;
         var h = (RedisValue[])result!;
         return new InputInfo(id, (long)h[0], (int)h[1], (string)h[2]!);

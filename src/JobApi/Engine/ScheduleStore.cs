@@ -114,7 +114,7 @@ public sealed class ScheduleStore(IConnectionMultiplexer redis, RedisKeys keys)
 
     /// <summary>A claimed tick has fired: the schedule moves on to <paramref name="nextMs"/> (or stops when null).</summary>
     public Task AdvanceAsync(string id, long? nextMs) =>
-        Db.ScriptEvaluateAsync(LuaScripts.Advance, [keys.ScheduleNext, keys.ScheduleTicks], [id, nextMs is { } n ? n : ""]);
+        Db.EvaluateAsync(LuaScripts.Advance, [keys.ScheduleNext, keys.ScheduleTicks], [id, nextMs is { } n ? n : ""]);
 
     private async Task<long?> NextRunAsync(string id)
     {

@@ -34,7 +34,7 @@ public sealed partial class ShardQueue(IConnectionMultiplexer redis, RedisKeys k
     {
         var partition = keys.PartitionOf(jobId);
         var batch = Db.CreateBatch();
-        var a = batch.ScriptEvaluateAsync(LuaScripts.Drop, [keys.Active(partition), keys.ActiveBands(partition)], [jobId]);
+        var a = batch.EvaluateAsync(LuaScripts.Drop, [keys.Active(partition), keys.ActiveBands(partition)], [jobId]);
         var b = batch.SortedSetRemoveAsync(keys.Pending(partition), jobId);
         batch.Execute();
         return Task.WhenAll(a, b);
