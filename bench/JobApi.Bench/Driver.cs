@@ -11,8 +11,8 @@ namespace JobApi.Bench;
 /// </summary>
 public static class Driver
 {
-    private const string Prefix = "bench";
-    private static readonly object NoopBody = new { kind = "noop", input = new { }, shards = 1 };
+    internal const string Prefix = "bench";
+    internal static readonly object NoopBody = new { kind = "noop", input = new { }, shards = 1 };
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -20,7 +20,7 @@ public static class Driver
         var n = Env("PEERS_N", 20_000);
         var only = (Environment.GetEnvironmentVariable("JOBAPI_BENCH_ONLY") ?? "S1 S1b S2 S3").Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var results = new Results(Environment.GetEnvironmentVariable("PEERS_RESULTS"));
-        await using var redis = await RedisProbe.ConnectAsync(port);
+        await using var redis = await RedisProbe.ConnectAsync($"127.0.0.1:{port}");
         var startupCpu = await WorkerStartupCpuAsync(port);
         Console.Error.WriteLine($"worker start-up CPU (subtracted from per-job CPU): {startupCpu * 1000:F0} ms");
 
@@ -34,10 +34,10 @@ public static class Driver
         return 0;
     }
 
-    private static int Env(string name, int fallback) =>
+    internal static int Env(string name, int fallback) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), out var v) ? v : fallback;
 
-    private static HttpClient Client(ServiceNode api) => new(new SocketsHttpHandler { MaxConnectionsPerServer = 64, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
+    internal static HttpClient Client(ServiceNode api) => new(new SocketsHttpHandler { MaxConnectionsPerServer = 64, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
     {
         BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(120),
     };
@@ -45,7 +45,7 @@ public static class Driver
     /// <summary>CPU a worker process spends starting up with nothing to do; subtracted from per-job CPU.</summary>
     private static async Task<double> WorkerStartupCpuAsync(int port)
     {
-        await using var idle = await ServiceNode.StartAsync(port, "Worker", 8, Prefix + "-idle");
+        await using var idle = await ServiceNode.StartAsync($"127.0.0.1:{port}", "Worker", 8, Prefix + "-idle");
         await Task.Delay(300);
         return idle.CpuSeconds;
     }
@@ -55,7 +55,7 @@ public static class Driver
     private static async Task ManyJobsAsync(RedisProbe redis, int port, Results results, int n, int c, double startupCpu)
     {
         await redis.FlushAsync();
-        await using var api = await ServiceNode.StartAsync(port, "Api", 1, Prefix);
+        await using var api = await ServiceNode.StartAsync($"127.0.0.1:{port}", "Api", 1, Prefix);
         using var http = Client(api);
         await SubmitManyAsync(http, 500, 32); // warm-up of the API process, then start clean
         await redis.FlushAsync();
@@ -70,7 +70,7 @@ public static class Driver
     private static async Task OneBigJobAsync(RedisProbe redis, int port, Results results, int n, int c, double startupCpu)
     {
         await redis.FlushAsync();
-        await using var api = await ServiceNode.StartAsync(port, "Api", 1, Prefix);
+        await using var api = await ServiceNode.StartAsync($"127.0.0.1:{port}", "Api", 1, Prefix);
         using var http = Client(api);
         await PostAsync(http, new { kind = "noop", input = new { }, shards = n });
         await MeasureProcessingAsync(redis, port, results, $"one job of {n} shards, concurrency={c}", n, c, startupCpu, 1);
@@ -80,16 +80,14 @@ public static class Driver
     {
         await redis.ResetStatsAsync();
         var redisCpu = await redis.CpuSecondsAsync();
-        await using var worker = await ServiceNode.StartAsync(port, "Worker", c, Prefix);
+        await using var worker = await ServiceNode.StartAsync($"127.0.0.1:{port}", "Worker", c, Prefix);
         var deadline = DateTime.UtcNow.AddMinutes(3);
         while (await redis.PendingAsync(Prefix) > 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
         var workerCpu = worker.CpuSeconds - startupCpu;
         redisCpu = await redis.CpuSecondsAsync() - redisCpu;
         var (first, last) = await redis.WindowAsync(Prefix);
         var seconds = (last - first) / 1000;
-        var stats = await redis.CommandStatsAsync();
-        var total = stats.Where(s => !s.Key.StartsWith("config", StringComparison.Ordinal) && !s.Key.StartsWith("info", StringComparison.Ordinal)).Sum(s => s.Value);
-        var scripts = stats.GetValueOrDefault("evalsha") + stats.GetValueOrDefault("eval");
+        var (total, scripts) = await redis.CommandCountsAsync();
         results.Add("S1", setting, "process_jobs_per_s", shards / seconds, "jobs/s", new
         {
             n = shards, jobs, seconds,
@@ -105,8 +103,8 @@ public static class Driver
     private static async Task FanOutAsync(RedisProbe redis, int port, Results results, int shards, int c)
     {
         await redis.FlushAsync();
-        await using var api = await ServiceNode.StartAsync(port, "Api", 1, Prefix);
-        await using var worker = await ServiceNode.StartAsync(port, "Worker", c, Prefix);
+        await using var api = await ServiceNode.StartAsync($"127.0.0.1:{port}", "Api", 1, Prefix);
+        await using var worker = await ServiceNode.StartAsync($"127.0.0.1:{port}", "Worker", c, Prefix);
         using var http = Client(api);
         await RunFanOutAsync(http, 50); // warm-up flow
         var floor = Stopwatch.StartNew();
@@ -119,7 +117,7 @@ public static class Driver
         results.Add("S2", $"concurrency={c}", "fanout_e2e_ms", ms, "ms", new { shards, aggregate = sum, verified = sum == check && sum == 2262L * shards });
     }
 
-    private static async Task<long> RunFanOutAsync(HttpClient http, int shards)
+    internal static async Task<long> RunFanOutAsync(HttpClient http, int shards)
     {
         var id = await PostAsync(http, new { kind = TrialDivisionPrimes.KindName, input = new { limit = 20_000 }, shards });
         using var doc = JsonDocument.Parse(await http.GetStringAsync($"/v1/jobs/{id}/result?waitSeconds=60"));
@@ -130,8 +128,8 @@ public static class Driver
     private static async Task LatencyAsync(RedisProbe redis, int port, Results results, int count)
     {
         await redis.FlushAsync();
-        await using var api = await ServiceNode.StartAsync(port, "Api", 1, Prefix);
-        await using var worker = await ServiceNode.StartAsync(port, "Worker", 1, Prefix);
+        await using var api = await ServiceNode.StartAsync($"127.0.0.1:{port}", "Api", 1, Prefix);
+        await using var worker = await ServiceNode.StartAsync($"127.0.0.1:{port}", "Worker", 1, Prefix);
         using var http = Client(api);
         var total = new List<double>();
         var enqueue = new List<double>();
@@ -159,7 +157,7 @@ public static class Driver
 
     private static double Pct(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p / 100 * sorted.Count) - 1)];
 
-    private static async Task SubmitManyAsync(HttpClient http, int n, int inFlight)
+    internal static async Task SubmitManyAsync(HttpClient http, int n, int inFlight)
     {
         var next = -1;
         await Task.WhenAll(Enumerable.Range(0, inFlight).Select(async _ =>
@@ -168,7 +166,7 @@ public static class Driver
         }));
     }
 
-    private static async Task<string> PostAsync(HttpClient http, object body)
+    internal static async Task<string> PostAsync(HttpClient http, object body)
     {
         using var response = await http.PostAsJsonAsync("/v1/jobs", body);
         if ((int)response.StatusCode != 202) throw new InvalidOperationException($"submit: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");

@@ -29,13 +29,16 @@ public sealed class ServiceNode : IAsyncDisposable
         }
     }
 
-    public static async Task<ServiceNode> StartAsync(int redisPort, string roles, int concurrency, string prefix = "bench")
+    /// <summary>Starts a node on <paramref name="redis"/> (a connection string: one server or the cluster's nodes) with
+    /// <paramref name="partitions"/> queue partitions.</summary>
+    public static async Task<ServiceNode> StartAsync(string redis, string roles, int concurrency, string prefix = "bench", int partitions = 1)
     {
         var port = FreePort();
         var info = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         if (Path.GetFileNameWithoutExtension(info.FileName) == "dotnet") info.ArgumentList.Add(typeof(ServiceNode).Assembly.Location);
         foreach (var a in new[] { "serve", "--urls", $"http://127.0.0.1:{port}" }) info.ArgumentList.Add(a);
-        info.Environment["ConnectionStrings__Redis"] = $"127.0.0.1:{redisPort}";
+        info.Environment["ConnectionStrings__Redis"] = redis;
+        info.Environment["JobApi__Queue__Partitions"] = partitions.ToString(System.Globalization.CultureInfo.InvariantCulture);
         info.Environment["JobApi__Roles"] = roles;
         info.Environment["JobApi__KeyPrefix"] = prefix;
         info.Environment["JobApi__Worker__Concurrency"] = concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -61,6 +64,19 @@ public sealed class ServiceNode : IAsyncDisposable
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"{roles} node did not start");
             await Task.Delay(100);
         }
+    }
+
+    /// <summary>SIGSTOP / SIGCONT: workers started and ready but frozen, so that several of them meet queued work at
+    /// the same moment (a staggered start would let the first one take the head of the queue alone).</summary>
+    public Task FreezeAsync() => SignalAsync("-STOP");
+
+    public Task ThawAsync() => SignalAsync("-CONT");
+
+    private async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", [signal, Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill {signal} {Pid} failed");
     }
 
     private static int FreePort()

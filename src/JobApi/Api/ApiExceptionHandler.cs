@@ -4,7 +4,7 @@ using StackExchange.Redis;
 
 namespace JobApi.Api;
 
-/// <summary>Turns infrastructure failures into problem+json: an unreachable Redis is 503, an oversized
+/// <summary>Turns infrastructure failures into problem+json: an unreachable Redis (or a cluster slot in migration) is 503, an oversized
 /// body 413; anything else is a 500 without internals.</summary>
 public sealed partial class ApiExceptionHandler(IProblemDetailsService problems, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
 {
@@ -12,7 +12,9 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems,
     {
         var problem = exception switch
         {
-            RedisConnectionException or RedisTimeoutException or ObjectDisposedException => new ProblemDetails
+            // A slot still migrating past the script retry budget (TRYAGAIN) is as transient as a failover.
+            RedisConnectionException or RedisTimeoutException or ObjectDisposedException
+                or RedisServerException { Kind: RedisErrorKind.TryAgain } => new ProblemDetails
             {
                 Type = Problems.Unavailable, Title = "Redis unavailable", Status = StatusCodes.Status503ServiceUnavailable,
                 Detail = "The job store (Redis) did not answer; try again shortly.",

@@ -25,7 +25,7 @@ public sealed class DueJobs(
     internal async Task<(long NowMs, List<(string Member, long Tick)> Due)> ClaimAsync(RedisKey set, int limit, RedisKey? ticks = null)
     {
         RedisKey[] k = ticks is { } t ? [set, t] : [set];
-        return Parse(await Db.ScriptEvaluateAsync(LuaScripts.Claim, k, [limit, (long)_options.Scheduler.ClaimTimeout.TotalMilliseconds]), []);
+        return Parse(await Db.EvaluateAsync(LuaScripts.Claim, k, [limit, (long)_options.Scheduler.ClaimTimeout.TotalMilliseconds]), []);
     }
 
     /// <summary>Claims due job ids of a per-partition set (<paramref name="set"/> of each partition): one claim.lua per
@@ -37,7 +37,7 @@ public sealed class DueJobs(
         var each = (limit + partitions - 1) / partitions;
         var batch = Db.CreateBatch();
         var calls = Enumerable.Range(0, partitions)
-            .Select(p => batch.ScriptEvaluateAsync(LuaScripts.Claim, [set(p)], [each, (long)_options.Scheduler.ClaimTimeout.TotalMilliseconds])).ToArray();
+            .Select(p => batch.EvaluateAsync(LuaScripts.Claim, [set(p)], [each, (long)_options.Scheduler.ClaimTimeout.TotalMilliseconds])).ToArray();
         batch.Execute();
         var due = new List<(string, long)>();
         long now = 0;

@@ -51,6 +51,17 @@ public static class LuaScripts
     public static Task<RedisResult> RunAsync(this IDatabaseAsync db, string script, JobKeys job, RedisValue[] args, params RedisKey[] extraKeys)
     {
         var keys = extraKeys.Length == 0 ? job.DataKeys : [.. job.DataKeys, .. extraKeys];
-        return db.ScriptEvaluateAsync(script, keys, args);
+        return db.EvaluateAsync(script, keys, args);
     }
+
+    /// <summary>
+    /// Every script goes through here. While a Redis Cluster slot migrates between primaries, a script whose keys
+    /// are split between the two nodes (or that the target cannot serve yet) is refused with <c>TRYAGAIN</c>: it did
+    /// not run, so sending it again is safe. It is sent again after a short backoff until the migration ends
+    /// (<c>MOVED</c> and <c>ASK</c> are followed by StackExchange.Redis itself), within a bounded budget
+    /// (about 3 s); past it the error goes to the caller as any Redis error. The first call is queued synchronously,
+    /// so a batch's <c>Execute</c> still sends it; the retries go on the multiplexer's database.
+    /// </summary>
+    public static Task<RedisResult> EvaluateAsync(this IDatabaseAsync db, string script, RedisKey[] keys, RedisValue[] args) =>
+        SlotRetry.RunAsync(db.ScriptEvaluateAsync(script, keys, args), () => db.Multiplexer.GetDatabase().ScriptEvaluateAsync(script, keys, args));
 }

@@ -57,7 +57,7 @@ public sealed class RedisInputStore(IConnectionMultiplexer redis, RedisKeys keys
             await db.KeyDeleteAsync(input.Chunks);
             throw new InputOverQuotaException(refusal);
         }
-        await db.ScriptEvaluateAsync(LuaScripts.InputComplete, [input.Meta, input.Chunks],
+        await db.EvaluateAsync(LuaScripts.InputComplete, [input.Meta, input.Chunks],
             [total, ChunkBytes, digest, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), RetentionMs, tenant]);
         return new InputInfo(id, total, ChunkBytes, digest);
     }
@@ -86,7 +86,7 @@ public sealed class RedisInputStore(IConnectionMultiplexer redis, RedisKeys keys
     {
         if (!JobId.IsWellFormed(id)) return null;
         var input = keys.Input(id);
-        var result = await Db.ScriptEvaluateAsync(LuaScripts.InputTouch, [input.Meta, input.Chunks], [RetentionMs, tenant]);
+        var result = await Db.EvaluateAsync(LuaScripts.InputTouch, [input.Meta, input.Chunks], [RetentionMs, tenant]);
         if (result.IsNull) return null;
         var h = (RedisValue[])result!;
         return new InputInfo(id, (long)h[0], (int)h[1], (string)h[2]!);

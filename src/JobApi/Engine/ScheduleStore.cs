@@ -86,7 +86,7 @@ public sealed class ScheduleStore(IConnectionMultiplexer redis, RedisKeys keys)
 
     /// <summary>A claimed tick has fired: the schedule moves on to <paramref name="nextMs"/> (or stops when null).</summary>
     public Task AdvanceAsync(string id, long? nextMs) =>
-        Db.ScriptEvaluateAsync(LuaScripts.Advance, [keys.ScheduleNext, keys.ScheduleTicks], [id, nextMs is { } n ? n : ""]);
+        Db.EvaluateAsync(LuaScripts.Advance, [keys.ScheduleNext, keys.ScheduleTicks], [id, nextMs is { } n ? n : ""]);
 
     /// <summary>Notes that the tick started no job and why; the schedule shows the latest as <c>lastSkipped</c>.</summary>
     public Task RecordSkipAsync(string id, long tick, string reason) =>

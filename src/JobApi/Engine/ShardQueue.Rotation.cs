@@ -26,7 +26,7 @@ public sealed partial class ShardQueue
         for (var k = 0; k < visit; k++)
         {
             var p = (first + k) % partitions;
-            calls[k] = batch.ScriptEvaluateAsync(LuaScripts.Rotate, [keys.Active(p), keys.ActiveBands(p), keys.ActiveRound(p)], [perPartition]);
+            calls[k] = batch.EvaluateAsync(LuaScripts.Rotate, [keys.Active(p), keys.ActiveBands(p), keys.ActiveRound(p)], [perPartition]);
         }
         batch.Execute();
         var rotated = new List<RotatedJob>();

@@ -48,7 +48,7 @@ public sealed class TenantQuota(IConnectionMultiplexer redis, RedisKeys keys, IO
     private async Task<QuotaRefusal?> TryReserveAsync(string tenant, string ledgerId, int shards, long bytes, int jobs)
     {
         var t = keys.Tenant(tenant);
-        var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(LuaScripts.Quota, [t.Usage, t.Open],
+        var r = (RedisResult[])(await redis.GetDatabase().EvaluateAsync(LuaScripts.Quota, [t.Usage, t.Open],
             ["reserve", ledgerId, shards, bytes, _limits.MaxRunningJobsPerTenant, _limits.MaxQueuedShardsPerTenant, _limits.MaxStoredBytesPerTenant, _ttlMs, jobs]))!;
         return (int)r[0] == 1 ? null : new QuotaRefusal((string)r[1]!, (long)r[2], (long)r[3]);
     }
@@ -61,7 +61,7 @@ public sealed class TenantQuota(IConnectionMultiplexer redis, RedisKeys keys, IO
     {
         var t = keys.Tenant(tenant);
         RedisValue[] args = ["release", .. jobIds.Select(id => (RedisValue)id)];
-        return (int)await redis.GetDatabase().ScriptEvaluateAsync(LuaScripts.Quota, [t.Usage, t.Open], args);
+        return (int)await redis.GetDatabase().EvaluateAsync(LuaScripts.Quota, [t.Usage, t.Open], args);
     }
 
     /// <summary>Releases every counted job of the tenant that is final, or gone for longer than a minute

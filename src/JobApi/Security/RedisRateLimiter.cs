@@ -25,7 +25,7 @@ public sealed partial class RedisRateLimiter(IConnectionMultiplexer redis, Redis
         if (permitCount == 0) return Lease.Granted;
         try
         {
-            var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(LuaScripts.Rate, [bucket], [perSecond, perSecond]))!;
+            var reply = (RedisResult[])(await redis.GetDatabase().EvaluateAsync(LuaScripts.Rate, [bucket], [perSecond, perSecond]))!;
             return (int)reply[0] == 1 ? Lease.Granted : new Lease(false, TimeSpan.FromMilliseconds((long)reply[1]));
         }
         catch (Exception e) when (e is RedisException or TimeoutException)

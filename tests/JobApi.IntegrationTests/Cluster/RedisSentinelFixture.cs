@@ -41,11 +41,11 @@ public sealed class RedisSentinelFixture : IAsyncLifetime
         // The replica is in sync and every sentinel knows it before clients come.
         await TestWait.UntilAsync(async () =>
         {
-            var info = await RedisClusterFixture.RunRedisCliAsync(["-p", Replica.Port.ToString(), "info", "replication"]);
+            var info = await RedisCli.RunAsync(["-p", Replica.Port.ToString(), "info", "replication"]);
             if (!info.Contains("master_link_status:up", StringComparison.Ordinal)) return false;
             foreach (var s in Sentinels)
             {
-                var replicas = await RedisClusterFixture.RunRedisCliAsync(["-p", s.Port.ToString(), "sentinel", "replicas", ServiceName]);
+                var replicas = await RedisCli.RunAsync(["-p", s.Port.ToString(), "sentinel", "replicas", ServiceName]);
                 if (!replicas.Contains(Replica.Port.ToString(), StringComparison.Ordinal)) return false;
             }
             return true;

@@ -79,9 +79,9 @@ public static class ScaleOutScenarios
         Assert.Empty(submitted.Except(listed));
     }
 
-    /// <summary>A job long enough to be caught mid-way: 40 shards of 150 ms on 4 slots.</summary>
-    public static Task<JsonElement> SubmitLongJobAsync(HttpClient client) =>
-        client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 150 }, shards = 40, maxAttempts = 10 });
+    /// <summary>A job long enough to be caught mid-way: 40 shards of 150 ms on 4 slots (or <paramref name="shards"/>).</summary>
+    public static Task<JsonElement> SubmitLongJobAsync(HttpClient client, int shards = 40) =>
+        client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 150 }, shards, maxAttempts = 10 });
 
     /// <summary>Waits until some but not all shards of the job have succeeded.</summary>
     public static Task WaitUntilMidJobAsync(HttpClient client, string id) => TestWait.UntilAsync(async () =>
@@ -91,7 +91,7 @@ public static class ScaleOutScenarios
     }, TimeSpan.FromSeconds(30), $"job {id} did not get under way");
 
     /// <summary>The job finished with the exact result and each shard committed exactly once.</summary>
-    public static async Task AssertFinishedExactlyAsync(HttpClient client, IConnectionMultiplexer redis, string prefix, string id)
+    public static async Task AssertFinishedExactlyAsync(HttpClient client, IConnectionMultiplexer redis, string prefix, string id, int shards = 40)
     {
         // While the replica takes over, the API answers 503 (Redis unavailable) as the contract says: poll through it.
         var state = "";
@@ -105,9 +105,9 @@ public static class ScaleOutScenarios
             return state is "succeeded" or "failed" or "canceled";
         }, TimeSpan.FromSeconds(60), $"job {id} did not finish after the failover");
         Assert.Equal("succeeded", state);
-        Assert.Equal(40, (await client.GetJsonAsync($"/v1/jobs/{id}/result")).GetProperty("result").GetProperty("shards").GetInt32());
+        Assert.Equal(shards, (await client.GetJsonAsync($"/v1/jobs/{id}/result")).GetProperty("result").GetProperty("shards").GetInt32());
         var job = await redis.GetDatabase().HashGetAsync(new RedisKeys(prefix).Job(id).Job, ["total", "commits"]);
-        Assert.Equal(40, (int)job[0]);
-        Assert.Equal(40, (int)job[1]);
+        Assert.Equal(shards, (int)job[0]);
+        Assert.Equal(shards, (int)job[1]);
     }
 }

@@ -1,9 +1,10 @@
 using System.Diagnostics;
 
-namespace JobApi.IntegrationTests.Cluster;
+namespace JobApi.LocalRedis;
 
 /// <summary>One redis-server child process started with extra arguments (cluster or sentinel mode) in a directory
-/// of its own; it can be SIGKILLed and started again with the same directory (its nodes.conf / config).</summary>
+/// of its own; it can be SIGKILLed and started again with the same directory (its nodes.conf / config). Shared by the
+/// integration tests and the load driver (linked into both projects).</summary>
 public sealed class RedisNode(int port, string dir, IReadOnlyList<string> arguments) : IAsyncDisposable
 {
     private Process? _process;
@@ -49,7 +50,7 @@ public sealed class RedisNode(int port, string dir, IReadOnlyList<string> argume
         await StartAsync();
         await TestWait.UntilAsync(async () =>
         {
-            var info = await RedisClusterFixture.RunRedisCliAsync(["-p", Port.ToString(), "info", "replication"]);
+            var info = await RedisCli.RunAsync(["-p", Port.ToString(), "info", "replication"]);
             return info.Contains("role:slave", StringComparison.Ordinal) && info.Contains("master_link_status:up", StringComparison.Ordinal);
         }, TimeSpan.FromSeconds(30), $"redis-server on port {Port} did not rejoin as a replica");
     }
