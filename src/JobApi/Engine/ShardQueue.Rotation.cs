@@ -10,31 +10,51 @@ public sealed partial class ShardQueue
     private int _nextPartition = Random.Shared.Next(keys.Partitions);
     private int _emptyPartitionsInRow;
 
+    // Partitions whose rotation came back empty are passed over until this time (Environment.TickCount64, ms) unless a
+    // nudge for one of their jobs comes first: with many partitions and few jobs, most visits would find nothing.
+    private readonly long[] _quietUntil = new long[keys.Partitions];
+
+    /// <summary>A job of this partition was queued (the nudge channel said so): visit its partition again at once.</summary>
+    public void Nudged(string jobId) => Volatile.Write(ref _quietUntil[keys.PartitionOf(jobId)], 0);
+
     /// <summary>Rotates up to <paramref name="count"/> active jobs and returns them: higher priority bands first,
     /// round robin between the jobs of a band, lower bands leading every 4th round (see rotate.lua). With several
-    /// partitions it visits the next min(partitions, count) of them in one round trip (one rotate.lua each,
-    /// pipelined), going round, and merges their answers (see <see cref="Merge"/>).</summary>
+    /// partitions it visits the next min(partitions, count) of them that are not known to be empty, in one round trip
+    /// (one rotate.lua each, pipelined), going round, and merges their answers (see <see cref="Merge"/>). A partition
+    /// found empty is passed over for one idle-poll period, or until a nudge for one of its jobs arrives.</summary>
     public async Task<string[]> RotateAsync(int count)
     {
         var partitions = keys.Partitions;
-        var visit = Math.Clamp(count, 1, partitions);
+        var now = Environment.TickCount64;
+        var chosen = new List<int>(Math.Clamp(count, 1, partitions));
+        for (var k = 0; k < partitions && chosen.Count < chosen.Capacity; k++)
+        {
+            var p = (_nextPartition + k) % partitions;
+            if (partitions == 1 || Volatile.Read(ref _quietUntil[p]) <= now) chosen.Add(p);
+        }
+        if (chosen.Count == 0)
+        {
+            _emptyPartitionsInRow = partitions; // every partition was empty a moment ago: wait for a nudge or the poll
+            return [];
+        }
+        _nextPartition = (chosen[^1] + 1) % partitions;
+        var visit = chosen.Count;
         var perPartition = (count + visit - 1) / visit;
-        var first = _nextPartition;
-        _nextPartition = (first + visit) % partitions;
         var batch = Db.CreateBatch();
         var calls = new Task<RedisResult>[visit];
         for (var k = 0; k < visit; k++)
         {
-            var p = (first + k) % partitions;
+            var p = chosen[k];
             calls[k] = batch.EvaluateAsync(LuaScripts.Rotate, [keys.Active(p), keys.ActiveBands(p), keys.ActiveRound(p)], [perPartition]);
         }
         batch.Execute();
         var rotated = new List<RotatedJob>();
+        var quiet = now + (long)_options.Worker.IdlePoll.TotalMilliseconds;
         for (var k = 0; k < visit; k++)
         {
             var r = await calls[k];
-            if (r.IsNull) continue;
-            var pairs = (RedisValue[])r!;
+            RedisValue[] pairs = r.IsNull ? [] : (RedisValue[])r!;
+            if (partitions > 1) Volatile.Write(ref _quietUntil[chosen[k]], pairs.Length == 0 ? quiet : 0);
             for (var i = 0; i + 1 < pairs.Length; i += 2)
                 rotated.Add(new RotatedJob((string)pairs[i]!, (int)pairs[i + 1], i / 2, k));
         }

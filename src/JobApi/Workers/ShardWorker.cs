@@ -115,6 +115,7 @@ public sealed partial class ShardWorker(
     /// <summary>A job was submitted or put back: note its id (a few at most) and wake the dispatch loop.</summary>
     private void OnNudge(string jobId)
     {
+        queue.Nudged(jobId);
         if (_nudged.Count < MaxJobsPerRound) _nudged.Enqueue(jobId);
         _wake.Set();
     }
