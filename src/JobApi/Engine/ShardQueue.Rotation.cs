@@ -26,8 +26,9 @@ public sealed partial class ShardQueue
     {
         var partitions = keys.Partitions;
         var now = Environment.TickCount64;
-        var chosen = new List<int>(Math.Clamp(count, 1, partitions));
-        for (var k = 0; k < partitions && chosen.Count < chosen.Capacity; k++)
+        var want = Math.Clamp(count, 1, partitions);
+        var chosen = new List<int>(want);
+        for (var k = 0; k < partitions && chosen.Count < want; k++)
         {
             var p = (_nextPartition + k) % partitions;
             if (partitions == 1 || Volatile.Read(ref _quietUntil[p]) <= now) chosen.Add(p);

@@ -125,6 +125,7 @@ public sealed partial class ShardWorker(
     /// priorities and the round robin between jobs decide what it runs next; the ids are dropped either way.</summary>
     private string[]? TakeNudged(int free)
     {
+        if (_nudged.IsEmpty) return null; // the common case, every round of a busy worker: no allocation
         var ids = new List<string>();
         while (_nudged.TryDequeue(out var id)) if (!ids.Contains(id)) ids.Add(id);
         if (ids.Count == 0 || Volatile.Read(ref _busy) > 0) return null;
