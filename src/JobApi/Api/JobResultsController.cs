@@ -32,11 +32,9 @@ public sealed class JobResultsController(JobStore store, Microsoft.Extensions.Op
         if (offset < 0) ModelState.AddModelError(nameof(offset), "offset must be 0 or more.");
         if (limit is < 1 or > MaxLimit) ModelState.AddModelError(nameof(limit), $"limit must be between 1 and {MaxLimit}.");
         if (!ModelState.IsValid) return ValidationProblem(ModelState);
-        var status = await store.WaitForFinalAsync(id, TimeSpan.FromSeconds(waitSeconds), HttpContext.RequestAborted);
+        var (status, stored) = await store.WaitForResultAsync(id, TimeSpan.FromSeconds(waitSeconds), offset, limit, HttpContext.RequestAborted);
         if (status is null) return NotFound(Problems.JobNotFound(id));
-        if (status.State == JobStates.Succeeded && await store.GetResultAsync(id, offset, limit) is { } stored)
-            return new JobResult(status.Id, status.Kind, Compose(stored));
-        return NotSucceeded(status);
+        return stored is not null ? new JobResult(status.Id, status.Kind, Compose(stored)) : NotSucceeded(status);
     }
 
     /// <summary>The whole result as a stream: a result with <c>items</c> as <c>text/plain</c>, one item a line

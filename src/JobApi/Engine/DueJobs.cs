@@ -119,17 +119,23 @@ public sealed class DueJobs(
         }
     }
 
-    /// <summary>A job reached its final state: makes the jobs that wait for it, and its webhook, due now. Returns what
-    /// became due, so that the caller wakes only the loop that has work (most jobs have neither).</summary>
-    public async Task<FinishedJobWork> OnJobFinishedAsync(string id)
+    /// <summary>A job reached its final state: makes the jobs that wait for it, and its webhook, due now (what its
+    /// final event's flags name). Returns what became due, so that the caller wakes only the loop that has work.</summary>
+    public async Task<FinishedJobWork> OnJobFinishedAsync(FinalEvent finished)
     {
+        var id = finished.JobId;
         if (!JobId.IsWellFormed(id)) return default;
         var db = Db;
-        var dependents = (string?)await db.HashGetAsync(keys.Job(id).Job, "dependents");
+        var dependents = finished.Dependents ? (string?)await db.HashGetAsync(keys.Job(id).Job, "dependents") : null;
         var webhooks = keys.Webhooks(keys.PartitionOf(id));
         var batch = db.CreateBatch();
-        var writes = new List<Task> { batch.SortedSetAddAsync(webhooks, id, 0, SortedSetWhen.Exists | SortedSetWhen.LessThan) };
-        var hook = batch.SortedSetScoreAsync(webhooks, id);
+        var writes = new List<Task>();
+        Task<double?> hook = Task.FromResult<double?>(null);
+        if (finished.Webhook)
+        {
+            writes.Add(batch.SortedSetAddAsync(webhooks, id, 0, SortedSetWhen.Exists | SortedSetWhen.LessThan));
+            hook = batch.SortedSetScoreAsync(webhooks, id);
+        }
         foreach (var dep in dependents?.Split(',') ?? [])
             writes.Add(batch.SortedSetAddAsync(DueOf(dep), dep, 0, SortedSetWhen.Exists | SortedSetWhen.LessThan));
         batch.Execute();

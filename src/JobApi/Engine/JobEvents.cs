@@ -40,7 +40,7 @@ public sealed class JobEvents(IConnectionMultiplexer redis, RedisKeys keys) : IA
         try
         {
             if (_subscribed) return;
-            await redis.GetSubscriber().SubscribeAsync(keys.EventsChannel, (_, message) => Signal(message!, progress: false));
+            await redis.GetSubscriber().SubscribeAsync(keys.EventsChannel, (_, message) => Signal(FinalEvent.Parse(message!).JobId, progress: false));
             await redis.GetSubscriber().SubscribeAsync(keys.ProgressChannel, (_, message) => Signal(message!, progress: true));
             _subscribed = true;
         }
@@ -70,4 +70,17 @@ public sealed class JobEventWaiter(Task signal, Action unregister) : IDisposable
 {
     public Task Signal { get; } = signal;
     public void Dispose() => unregister();
+}
+
+/// <summary>A message of the final-event channel (published by <c>finish_job</c> in common.lua): the job id, then
+/// <c>|</c> and flags when the end makes more work due: <c>d</c> the job has dependents, <c>w</c> a webhook.</summary>
+public readonly record struct FinalEvent(string JobId, bool Dependents, bool Webhook)
+{
+    public static FinalEvent Parse(string message)
+    {
+        var bar = message.IndexOf('|');
+        if (bar < 0) return new FinalEvent(message, false, false);
+        var flags = message.AsSpan(bar + 1);
+        return new FinalEvent(message[..bar], flags.Contains('d'), flags.Contains('w'));
+    }
 }

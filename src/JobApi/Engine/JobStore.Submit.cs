@@ -53,13 +53,17 @@ public sealed partial class JobStore
         // They are the partition's and the tenant's (each its own slot); the job's data is in the job's slot.
         var written = new List<RedisKey> { job.Job, keys.JobIndex(partition), keys.Pending(partition), keys.Tenant(tenant).Jobs, keys.TenantSet };
         if (idempotencyKey is not null) written.Add(keys.Idempotency(tenant, idempotencyKey));
-        var writes = new List<Task>
-        {
+        // Each dependency notes this job first, before anything can make this job due: a dependency that ends later
+        // then flags dependents in its final event, which wakes this job at once (see FinalEvent); one that ended
+        // earlier is read as final by the scheduler.
+        var writes = (extras.DependsOn ?? []).Select(dep => (Task)batch.RunAsync(LuaScripts.Link, keys.Job(dep), [id])).ToList();
+        writes.AddRange(
+        [
             batch.SortedSetAddAsync(keys.JobIndex(partition), id, 0),
             batch.SortedSetAddAsync(keys.Pending(partition), id, now, SortedSetWhen.NotExists),
             batch.SortedSetAddAsync(keys.Tenant(tenant).Jobs, id, 0),
             batch.SetAddAsync(keys.TenantSet, tenant),
-        };
+        ]);
         if (extras.Waits)
         {
             writes.Add(batch.SortedSetAddAsync(keys.Due(partition), id, Math.Max(extras.RunAtMs ?? 0, now + (extras.DelayMs ?? 0)), SortedSetWhen.NotExists));
@@ -79,9 +83,6 @@ public sealed partial class JobStore
         // The trace context travels with the job, so shard and merge spans join the submit's trace.
         // Only a fresh id is sure to be ours; an idempotent replay keeps the first request's trace.
         if (span is not null && idempotencyKey is null) writes.Add(batch.HashSetAsync(job.Job, JobApiTracing.TraceParentField, span.Id));
-        // Each dependency notes this job, so its final event wakes this one at once (order does not matter:
-        // the scheduler reads the dependencies' states itself).
-        foreach (var dep in extras.DependsOn ?? []) writes.Add(batch.RunAsync(LuaScripts.Link, keys.Job(dep), [id]));
         // A fresh id is always created here, so it joins the rotation in the same round trip (a waiting job joins when due).
         var fresh = idempotencyKey is null;
         if (fresh && !extras.Waits) writes.AddRange(EnterRotation(batch, id, extras.Priority));
@@ -109,6 +110,7 @@ public sealed partial class JobStore
         var total = payloads.Count;
         if (created)
         {
+            owners.Remember(id, tenant);
             metrics.JobSubmitted();
             span?.SetTag("jobapi.job_id", id);
             Log.Submitted(logger, id, kind, total);

@@ -10,7 +10,7 @@ namespace JobApi.Engine;
 /// <summary>The API side of the engine: submit, read, cancel. Workers use <see cref="ShardQueue"/>.</summary>
 public sealed partial class JobStore(
     IConnectionMultiplexer redis, RedisKeys keys, JobEvents events, TenantQuota quota, IOptions<JobApiOptions> options,
-    JobApiMetrics metrics, ILogger<JobStore> logger, FaultInjection faults)
+    JobApiMetrics metrics, ILogger<JobStore> logger, FaultInjection faults, JobOwners owners)
 {
     private readonly JobApiOptions _options = options.Value;
     private IDatabase Db => redis.GetDatabase();
@@ -29,58 +29,20 @@ public sealed partial class JobStore(
     public async Task<bool> BelongsToAnotherTenantAsync(string id, string tenant)
     {
         if (!JobId.IsWellFormed(id)) return false;
-        var v = await Db.HashGetAsync(keys.Job(id).Job, ["state", "tenant"]);
-        if (v[0].IsNull) return false;
-        return !string.Equals(v[1].IsNull ? Tenants.Default : (string)v[1]!, tenant, StringComparison.Ordinal);
+        if (owners.TryGet(id) is not { } owner)
+        {
+            var v = await Db.HashGetAsync(keys.Job(id).Job, ["state", "tenant"]);
+            if (v[0].IsNull) return false;
+            owner = v[1].IsNull ? Tenants.Default : (string)v[1]!;
+            owners.Remember(id, owner);
+        }
+        return !string.Equals(owner, tenant, StringComparison.Ordinal);
     }
 
     internal static async Task<JobStatus?> ReadStatusAsync(IDatabaseAsync db, string id, RedisKeys keys)
     {
         var r = await db.RunAsync(LuaScripts.Status, keys.Job(id), JobStatus.Fields);
         return r.IsNull ? null : JobStatus.FromValues(id, (RedisValue[])r!);
-    }
-
-    /// <summary>The status, after waiting up to <paramref name="wait"/> for the job to reach a final state.</summary>
-    public async Task<JobStatus?> WaitForFinalAsync(string id, TimeSpan wait, CancellationToken cancellationToken)
-    {
-        if (wait <= TimeSpan.Zero) return await GetStatusAsync(id);
-        JobStatus? status;
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(wait);
-        while (true)
-        {
-            using var waiter = await events.WatchAsync(id);
-            status = await GetStatusAsync(id);
-            if (status is null || status.IsFinal) return status;
-            try
-            {
-                await waiter.Signal.WaitAsync(deadline.Token);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                return await GetStatusAsync(id);
-            }
-        }
-    }
-
-    /// <summary>The merged result JSON of a succeeded job, or null.</summary>
-    public async Task<string?> GetResultJsonAsync(string id) => await Db.StringGetAsync(keys.Job(id).Result);
-
-    /// <summary>The merged result with, when it has items, the items [offset, offset + limit) and their total;
-    /// null when there is none. Only the page is read: the items are a Redis list.</summary>
-    public async Task<StoredResult?> GetResultAsync(string id, long offset, int limit)
-    {
-        var job = keys.Job(id);
-        var db = Db;
-        var batch = db.CreateBatch();
-        var head = batch.StringGetAsync(job.Result);
-        var total = batch.HashGetAsync(job.Job, "items");
-        var page = batch.ListRangeAsync(job.ResultItems, offset, offset + limit - 1);
-        batch.Execute();
-        await Task.WhenAll(head, total, page);
-        var json = (string?)await head;
-        if (json is null) return null;
-        return (await total).IsNull ? new StoredResult(json, null, []) : new StoredResult(json, (long)await total, await page);
     }
 
     /// <summary>Items [start, start + count) of a result that has items.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using StackExchange.Redis;
 
@@ -7,26 +8,29 @@ namespace JobApi.Engine;
 public sealed partial class ShardQueue
 {
     private const int MaxDropBatch = 256;
-    private readonly Channel<string> _drops = System.Threading.Channels.Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<string> _drops = System.Threading.Channels.Channel.CreateUnbounded<string>();
+    // Jobs known to be finished whose drop has not completed yet: a rotation that still returns one does not lease it.
+    private readonly ConcurrentDictionary<string, byte> _leaving = new(StringComparer.Ordinal);
     private int _dropLoopStarted;
 
     /// <summary>Takes a finished or vanished job out of rotation and out of the pending index, soon: the jobs that
     /// finish while one drop call is on the wire go together in the next one (one script call per partition for
-    /// many jobs). Nothing depends on it happening: a job left behind is found final by the next lease, which drops
-    /// it again, and the safety sweep forgets its pending entry.</summary>
+    /// many jobs), or ride ahead of this worker's next rotation in its round trip, whichever comes first. Nothing
+    /// depends on it happening: a job left behind is found final by the next lease, which drops it again, and the
+    /// safety sweep forgets its pending entry.</summary>
     public void DropFromRotation(string jobId)
     {
+        _leaving[jobId] = 0;
         _drops.Writer.TryWrite(jobId);
         if (Interlocked.CompareExchange(ref _dropLoopStarted, 1, 0) == 0) _ = Task.Run(DropLoopAsync);
     }
 
     private async Task DropLoopAsync()
     {
-        var ids = new List<string>(MaxDropBatch);
         while (await _drops.Reader.WaitToReadAsync())
         {
-            ids.Clear();
-            while (ids.Count < MaxDropBatch && _drops.Reader.TryRead(out var id)) ids.Add(id);
+            var ids = TakeDrops();
+            if (ids.Count == 0) continue; // a rotation took them
             try
             {
                 await DropFromRotationAsync(ids);
@@ -38,12 +42,27 @@ public sealed partial class ShardQueue
         }
     }
 
+    /// <summary>The drops waiting to be sent (at most a batch of them).</summary>
+    private List<string> TakeDrops()
+    {
+        var ids = new List<string>();
+        while (ids.Count < MaxDropBatch && _drops.Reader.TryRead(out var id)) ids.Add(id);
+        return ids;
+    }
+
     /// <summary>Takes jobs out of rotation (whatever their priority band) and out of the pending index: one drop.lua
     /// and one ZREM per partition, in one round trip. Right after a rotation a job sits near the head of its list, so
     /// LREM with count 1 finds it at once.</summary>
-    public Task DropFromRotationAsync(IReadOnlyCollection<string> jobIds)
+    public async Task DropFromRotationAsync(IReadOnlyCollection<string> jobIds)
     {
         var batch = Db.CreateBatch();
+        var calls = AddDrops(batch, jobIds);
+        batch.Execute();
+        await DropsDone(calls, jobIds);
+    }
+
+    private List<Task> AddDrops(IBatch batch, IReadOnlyCollection<string> jobIds)
+    {
         var calls = new List<Task>();
         foreach (var group in jobIds.Distinct(StringComparer.Ordinal).GroupBy(keys.PartitionOf))
         {
@@ -51,7 +70,18 @@ public sealed partial class ShardQueue
             calls.Add(batch.EvaluateAsync(LuaScripts.Drop, [keys.Active(group.Key), keys.ActiveBands(group.Key)], ids));
             calls.Add(batch.SortedSetRemoveAsync(keys.Pending(group.Key), ids));
         }
-        batch.Execute();
-        return Task.WhenAll(calls);
+        return calls;
+    }
+
+    private async Task DropsDone(List<Task> calls, IReadOnlyCollection<string> jobIds)
+    {
+        try
+        {
+            await Task.WhenAll(calls);
+        }
+        finally
+        {
+            foreach (var id in jobIds) _leaving.TryRemove(id, out _);
+        }
     }
 }

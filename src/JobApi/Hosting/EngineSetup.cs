@@ -69,6 +69,7 @@ public static class EngineSetup
         builder.Services.AddSingleton<RedisMemoryGuard>();
         builder.Services.AddSingleton<ProgressPublisher>();
         builder.Services.AddSingleton<WorkerRegistry>();
+        builder.Services.AddSingleton<JobOwners>();
         builder.Services.AddSingleton<JobStore>();
         builder.Services.AddSingleton<ShardQueue>();
         builder.Services.AddSingleton<IInputStore, RedisInputStore>();

@@ -27,7 +27,11 @@ public sealed partial class Scheduler(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await redis.GetSubscriber().SubscribeAsync(keys.EventsChannel, (_, message) => Task.Run(() => OnJobFinishedAsync(message!)));
+        // Most jobs end with nothing else due: their event carries no flag and costs this node nothing.
+        await redis.GetSubscriber().SubscribeAsync(keys.EventsChannel, (channel, message) =>
+        {
+            if (FinalEvent.Parse(message!) is { } e && (e.Dependents || e.Webhook)) _ = Task.Run(() => OnJobFinishedAsync(e));
+        });
         while (!stoppingToken.IsCancellationRequested)
         {
             _wake.Reset();
@@ -50,11 +54,11 @@ public sealed partial class Scheduler(
         }
     }
 
-    private async Task OnJobFinishedAsync(string jobId)
+    private async Task OnJobFinishedAsync(FinalEvent finished)
     {
         try
         {
-            var work = await due.OnJobFinishedAsync(jobId);
+            var work = await due.OnJobFinishedAsync(finished);
             if (work.Dependents) _wake.Set();
             if (work.Webhook) webhooks.Wake();
         }

@@ -39,7 +39,7 @@ public sealed partial class ShardWorker(
     {
         var subscriber = redis.GetSubscriber();
         await subscriber.SubscribeAsync(keys.NudgeChannel, (_, message) => OnNudge(message!));
-        await subscriber.SubscribeAsync(keys.EventsChannel, (_, message) => AbandonJob(message!));
+        await subscriber.SubscribeAsync(keys.EventsChannel, (_, message) => AbandonJob(FinalEvent.Parse(message!).JobId));
         var renewals = RenewLoopAsync(stoppingToken);
         Log.Started(logger, identity.Id, _options.EffectiveConcurrency);
         try

@@ -40,9 +40,12 @@ end
 
 -- Moves the job to a final state: stops queued and running work, drops data nobody needs, starts retention.
 -- A job's own retainSeconds (field retainMs) overrides the configured retention.
+-- The final event is the job id, followed by '|' and flags when the end makes other work due: 'd' the job has
+-- dependents, 'w' it has a webhook (see FinalEvent); nodes act on a finished job only when a flag says so.
 local function finish_job(state, err, now, retention_ms, channel, job_id)
-  local own = redis.call('HGET', K_JOB, 'retainMs')
-  if own then retention_ms = tonumber(own) end
+  local own = redis.call('HMGET', K_JOB, 'retainMs', 'dependents', 'callbackUrl')
+  if own[1] then retention_ms = tonumber(own[1]) end
+  local flags = (own[2] and 'd' or '') .. (own[3] and 'w' or '')
   redis.call('HSET', K_JOB, 'state', state, 'finishedAt', now)
   redis.call('HINCRBY', K_JOB, 'finals', 1) -- part of the events stream's sequence (JobStatus.Sequence)
   if err then redis.call('HSET', K_JOB, 'error', err) end
@@ -55,7 +58,7 @@ local function finish_job(state, err, now, retention_ms, channel, job_id)
   end
   -- What is left: the job, per-shard history and the result; they go when the retention ends.
   for _, k in ipairs({ K_JOB, K_DONE, K_FAILURES, K_DEAD, K_RESULT }) do redis.call('PEXPIRE', k, retention_ms) end
-  redis.call('PUBLISH', channel, job_id)
+  redis.call('PUBLISH', channel, flags == '' and job_id or (job_id .. '|' .. flags))
 end
 
 -- Failed attempts of shard i so far.
