@@ -13,11 +13,14 @@ internal static class PrimeSieve
 {
     public const long MaxLimit = 1_000_000_000_000;
 
-    /// <summary>32 KiB per segment (983,040 numbers): the segment stays in L1 while the primes cross it off.</summary>
-    private const int SegmentBytes = 32 * 1024;
+    /// <summary>256 KiB per segment (7,864,320 numbers), inside L2: large enough that every base prime below 10^5
+    /// has dozens of multiples per segment, so the per-prime work of a segment stays small next to the crossing off.</summary>
+    private const int SegmentBytes = 256 * 1024;
 
-    /// <summary>Primes from 167 (the first one not pre-sieved) up to sqrt(10^12) = 10^6, enough for any allowed range.</summary>
-    private static readonly int[] BasePrimes = SmallSieve(1_000_000);
+    /// <summary>Primes from 167 (the first one not pre-sieved) up to sqrt(10^12) = 10^6, enough for any allowed range,
+    /// grouped by their residue modulo 30 (ascending within a group) so that each group crosses off with one wheel.</summary>
+    private static readonly int[][] BasePrimesByClass =
+        [.. SmallSieve(1_000_000).GroupBy(p => PrimeWheel.IndexOfResidue[p % 30]).OrderBy(g => g.Key).Select(g => g.ToArray())];
 
     public static (long Count, UInt128 Sum) CountAndSum(long from, long to, CancellationToken cancellationToken)
     {
@@ -32,19 +35,19 @@ internal static class PrimeSieve
         if (to < from) return (count, sum);
 
         long byteLo = from / 30, byteHi = to / 30;
-        int primeCount = CountAtMost(ISqrt(to));
-        var next = new long[primeCount]; // per base prime: byte of its next multiple to cross off
-        var wheel = new byte[primeCount]; // per base prime: residue index of that multiple's cofactor
-        for (int i = 0; i < primeCount; i++) (next[i], wheel[i]) = FirstMultiple(BasePrimes[i], 30 * byteLo);
+        var (primes, classEnds) = ActivePrimes(ISqrt(to));
+        var next = new long[primes.Length]; // per base prime: byte of its next multiple to cross off
+        var wheel = new byte[primes.Length]; // per base prime: residue index of that multiple's cofactor
+        for (int i = 0; i < primes.Length; i++) (next[i], wheel[i]) = FirstMultiple(primes[i], 30 * byteLo);
 
-        var segment = new byte[SegmentBytes]; // one per call, reused by every segment
+        var segment = new byte[(Math.Min(SegmentBytes, byteHi - byteLo + 1) + 7) & ~7]; // one per call, reused by every segment
         for (long byte0 = byteLo; byte0 <= byteHi; byte0 += SegmentBytes)
         {
             cancellationToken.ThrowIfCancellationRequested();
             int length = (int)Math.Min(SegmentBytes, byteHi - byte0 + 1);
             var bytes = segment.AsSpan(0, length);
             PrimeWheel.Presieve(bytes, byte0);
-            CrossOff(bytes, byte0, next, wheel);
+            CrossOff(bytes, byte0, primes, classEnds, next, wheel);
             if (byte0 == 0) segment[0] &= 0xFE; // 1 is not a prime
             if (byte0 == byteLo) segment[0] &= KeepFrom(from - 30 * byteLo);
             if (byte0 + length - 1 == byteHi) segment[length - 1] &= (byte)~KeepFrom(to - 30 * byteHi + 1);
@@ -66,20 +69,14 @@ internal static class PrimeSieve
         return (p * q / 30, PrimeWheel.IndexOfResidue[q % 30]);
     }
 
-    private static void CrossOff(Span<byte> segment, long byte0, long[] next, byte[] wheel)
+    /// <summary>Crosses off the multiples of every active base prime inside the segment, one residue class at a time.</summary>
+    private static void CrossOff(Span<byte> segment, long byte0, int[] primes, int[] classEnds, long[] next, byte[] wheel)
     {
         ref byte bytes = ref MemoryMarshal.GetReference(segment);
-        int length = segment.Length;
-        long lastNumber = 30 * (byte0 + length) - 1;
-        for (int i = 0; i < next.Length; i++)
+        for (int c = 0, first = 0; c < 8; first = classEnds[c++])
         {
-            int p = BasePrimes[i];
-            if ((long)p * p > lastNumber) break; // larger primes start crossing in a later segment
-            long offset = next[i] - byte0;
-            if (offset >= length) continue;
-            int w = wheel[i];
-            next[i] = byte0 + PrimeWheel.CrossOff(ref bytes, length, p, (int)offset, ref w);
-            wheel[i] = (byte)w;
+            var range = new Range(first, classEnds[c]);
+            PrimeWheel.CrossOff(c, ref bytes, segment.Length, byte0, primes.AsSpan(range), next.AsSpan(range), wheel.AsSpan(range));
         }
     }
 
@@ -108,10 +105,24 @@ internal static class PrimeSieve
         return [.. primes];
     }
 
-    private static int CountAtMost(long value)
+    /// <summary>The base primes up to <paramref name="root"/>, grouped by residue class, and where each group ends.</summary>
+    private static (int[] Primes, int[] ClassEnds) ActivePrimes(long root)
     {
-        int index = Array.BinarySearch(BasePrimes, (int)Math.Min(value, int.MaxValue));
-        return index >= 0 ? index + 1 : ~index;
+        var primes = new List<int>();
+        var classEnds = new int[8];
+        for (int c = 0; c < 8; c++)
+        {
+            primes.AddRange(BasePrimesByClass[c].AsSpan(0, CountBelow(BasePrimesByClass[c], root + 1)));
+            classEnds[c] = primes.Count;
+        }
+        return ([.. primes], classEnds);
+    }
+
+    /// <summary>How many of the ascending <paramref name="primes"/> are below <paramref name="limit"/>.</summary>
+    private static int CountBelow(int[] primes, long limit)
+    {
+        int index = Array.BinarySearch(primes, (int)Math.Min(limit, int.MaxValue));
+        return index >= 0 ? index : ~index;
     }
 
     internal static long ISqrt(long n)

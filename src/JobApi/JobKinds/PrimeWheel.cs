@@ -13,21 +13,9 @@ namespace JobApi.JobKinds;
 internal static class PrimeWheel
 {
     public static readonly byte[] Residues = [1, 7, 11, 13, 17, 19, 23, 29];
-    /// <summary>Gaps[k]: distance from residue k to the next residue (29 to 31 = 2).</summary>
-    private static readonly byte[] Gaps = [6, 4, 2, 4, 2, 4, 6, 2];
 
     /// <summary>Index k of a residue coprime to 30 (255 for the others).</summary>
     public static readonly byte[] IndexOfResidue = BuildIndexOfResidue();
-
-    /// <summary>Crossing off prime p = 30a + Residues[c] walks its multiples p*q over q coprime to 30. With q's
-    /// residue index w, p*q lies in byte p*q/30 at bit Residues-index of (Residues[c]*Residues[w] mod 30), and the
-    /// next multiple p*(q + Gaps[w]) lies Step(a, c, w) = a*Gaps[w] + Carries[8c + w] bytes further on, where the carry
-    /// is (Residues[c]*Residues[w] mod 30 + Residues[c]*Gaps[w]) / 30. Masks[8c + w] clears that bit.</summary>
-    public static readonly byte[] Masks = ByClassAndIndex((c, w) => ~(1 << IndexOfResidue[Residues[c] * Residues[w] % 30]));
-    public static readonly byte[] Carries = ByClassAndIndex((c, w) => (Residues[c] * Residues[w] % 30 + Residues[c] * Gaps[w]) / 30);
-    /// <summary>Within one wheel turn (q = 30b + 1 .. 30b + 29, eight multiples, p bytes in all), the multiple
-    /// with q's residue index k lies a*(Residues[k] - 1) + TurnOffsets[8c + k] bytes after the one with k = 0.</summary>
-    private static readonly byte[] TurnOffsets = ByClassAndIndex((c, k) => Residues[c] * Residues[k] / 30);
 
     /// <summary>Pre-sieve groups: each pattern is one period (the product of its primes, in bytes, since 30 is
     /// invertible modulo each of them) with the multiples of its primes removed. Copied and ANDed into each segment.</summary>
@@ -38,54 +26,96 @@ internal static class PrimeWheel
         [[7, 11, 13, 17], [19, 23, 29], [31, 37], [41, 43], [47, 53], [59, 61], [67, 71], [73, 79], [83, 89],
          [97, 101], [103, 107], [109, 113], [127, 131], [137, 139], [149, 151], [157, 163]];
 
-    /// <summary>Crosses off p's multiples from byte k (q's residue index w) to the end of the segment and returns
-    /// the byte of the first multiple past it; w is left at that multiple's index.</summary>
-    public static int CrossOff(ref byte segment, int length, int p, int k, ref int w)
+    /// <summary>Crosses off, inside the segment that starts at byte <paramref name="byte0"/>, the multiples of base
+    /// primes of residue class c (ascending), each from its next multiple on, and moves those on past the segment.</summary>
+    public static void CrossOff(int c, ref byte segment, int length, long byte0, ReadOnlySpan<int> primes, Span<long> next, Span<byte> wheel)
     {
-        int a = p / 30, c8 = 8 * IndexOfResidue[p % 30];
-        ref byte masks = ref MemoryMarshal.GetArrayDataReference(Masks);
-        ref byte carries = ref MemoryMarshal.GetArrayDataReference(Carries);
-        ref byte gaps = ref MemoryMarshal.GetArrayDataReference(Gaps);
-        if (p < length)
+        switch (c)
         {
-            for (; w != 0 && k < length; w = (w + 1) & 7) // single steps up to the start of a wheel turn
-            {
-                Unsafe.Add(ref segment, k) &= Unsafe.Add(ref masks, c8 + w);
-                k += a * Unsafe.Add(ref gaps, w) + Unsafe.Add(ref carries, c8 + w);
-            }
-            k = CrossOffTurns(ref segment, length, p, k, a, c8);
+            case 0: CrossOff<R1>(ref segment, length, byte0, primes, next, wheel); break;
+            case 1: CrossOff<R7>(ref segment, length, byte0, primes, next, wheel); break;
+            case 2: CrossOff<R11>(ref segment, length, byte0, primes, next, wheel); break;
+            case 3: CrossOff<R13>(ref segment, length, byte0, primes, next, wheel); break;
+            case 4: CrossOff<R17>(ref segment, length, byte0, primes, next, wheel); break;
+            case 5: CrossOff<R19>(ref segment, length, byte0, primes, next, wheel); break;
+            case 6: CrossOff<R23>(ref segment, length, byte0, primes, next, wheel); break;
+            default: CrossOff<R29>(ref segment, length, byte0, primes, next, wheel); break;
         }
-        for (; k < length; w = (w + 1) & 7)
-        {
-            Unsafe.Add(ref segment, k) &= Unsafe.Add(ref masks, c8 + w);
-            k += a * Unsafe.Add(ref gaps, w) + Unsafe.Add(ref carries, c8 + w);
-        }
-        return k;
     }
 
-    /// <summary>Whole wheel turns: eight multiples at fixed offsets, then p bytes on.</summary>
-    private static int CrossOffTurns(ref byte segment, int length, int p, int k, int a, int c8)
+    private static void CrossOff<T>(ref byte segment, int length, long byte0, ReadOnlySpan<int> primes, Span<long> next, Span<byte> wheel)
+        where T : struct, IResidue
     {
-        ref byte offsets = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(TurnOffsets), c8);
-        int o1 = 6 * a + Unsafe.Add(ref offsets, 1), o2 = 10 * a + Unsafe.Add(ref offsets, 2);
-        int o3 = 12 * a + Unsafe.Add(ref offsets, 3), o4 = 16 * a + Unsafe.Add(ref offsets, 4);
-        int o5 = 18 * a + Unsafe.Add(ref offsets, 5), o6 = 22 * a + Unsafe.Add(ref offsets, 6);
-        int o7 = 28 * a + Unsafe.Add(ref offsets, 7);
-        ulong m = MemoryMarshal.Read<ulong>(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Masks), c8), 8));
-        for (; k + o7 < length; k += p)
+        long lastNumber = 30 * (byte0 + length) - 1;
+        for (int i = 0; i < primes.Length; i++)
         {
-            ref byte b = ref Unsafe.Add(ref segment, k);
-            b &= (byte)m;
-            Unsafe.Add(ref b, o1) &= (byte)(m >> 8);
-            Unsafe.Add(ref b, o2) &= (byte)(m >> 16);
-            Unsafe.Add(ref b, o3) &= (byte)(m >> 24);
-            Unsafe.Add(ref b, o4) &= (byte)(m >> 32);
-            Unsafe.Add(ref b, o5) &= (byte)(m >> 40);
-            Unsafe.Add(ref b, o6) &= (byte)(m >> 48);
-            Unsafe.Add(ref b, o7) &= (byte)(m >> 56);
+            int p = primes[i];
+            if ((long)p * p > lastNumber) break; // larger primes of this class start crossing in a later segment
+            long offset = next[i] - byte0;
+            if (offset >= length) continue;
+            int w = wheel[i];
+            next[i] = byte0 + CrossOff<T>(ref segment, length, p, (int)offset, ref w);
+            wheel[i] = (byte)w;
         }
-        return k;
     }
+
+    /// <summary>One wheel turn is q = 30b + 1 .. 30b + 29: eight multiples at fixed offsets from the first, and the
+    /// next turn starts p bytes further on. With p = 30a + T.Value, p*(30b + r) lies a*(r - 1) + T.Value*r/30 bytes
+    /// after p*(30b + 1). Whole turns run unchecked; the partial turns at either end check each multiple.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int CrossOff<T>(ref byte s, int end, int p, int k, ref int wheel) where T : struct, IResidue
+    {
+        nint a = p / 30, o1 = 6 * a + T.Value * 7 / 30, o2 = 10 * a + T.Value * 11 / 30, o3 = 12 * a + T.Value * 13 / 30;
+        nint o4 = 16 * a + T.Value * 17 / 30, o5 = 18 * a + T.Value * 19 / 30, o6 = 22 * a + T.Value * 23 / 30;
+        nint o7 = 28 * a + T.Value * 29 / 30;
+        int w = wheel;
+        // byte of the current turn's first multiple: it may lie before the segment, but only offsets from w on are touched
+        nint b = k - w switch { 0 => 0, 1 => o1, 2 => o2, 3 => o3, 4 => o4, 5 => o5, 6 => o6, _ => o7 };
+        while (true)
+        {
+            switch (w)
+            {
+                case 0: if (b >= end) { wheel = 0; return (int)b; } Unsafe.Add(ref s, b) &= Mask<T>(1); goto case 1;
+                case 1: if (b + o1 >= end) { wheel = 1; return (int)(b + o1); } Unsafe.Add(ref s, b + o1) &= Mask<T>(7); goto case 2;
+                case 2: if (b + o2 >= end) { wheel = 2; return (int)(b + o2); } Unsafe.Add(ref s, b + o2) &= Mask<T>(11); goto case 3;
+                case 3: if (b + o3 >= end) { wheel = 3; return (int)(b + o3); } Unsafe.Add(ref s, b + o3) &= Mask<T>(13); goto case 4;
+                case 4: if (b + o4 >= end) { wheel = 4; return (int)(b + o4); } Unsafe.Add(ref s, b + o4) &= Mask<T>(17); goto case 5;
+                case 5: if (b + o5 >= end) { wheel = 5; return (int)(b + o5); } Unsafe.Add(ref s, b + o5) &= Mask<T>(19); goto case 6;
+                case 6: if (b + o6 >= end) { wheel = 6; return (int)(b + o6); } Unsafe.Add(ref s, b + o6) &= Mask<T>(23); goto default;
+                default: if (b + o7 >= end) { wheel = 7; return (int)(b + o7); } Unsafe.Add(ref s, b + o7) &= Mask<T>(29); break;
+            }
+            for (b += p, w = 0; b + o7 < end; b += p)
+            {
+                ref byte turn = ref Unsafe.Add(ref s, b);
+                turn &= Mask<T>(1);
+                Unsafe.Add(ref turn, o1) &= Mask<T>(7);
+                Unsafe.Add(ref turn, o2) &= Mask<T>(11);
+                Unsafe.Add(ref turn, o3) &= Mask<T>(13);
+                Unsafe.Add(ref turn, o4) &= Mask<T>(17);
+                Unsafe.Add(ref turn, o5) &= Mask<T>(19);
+                Unsafe.Add(ref turn, o6) &= Mask<T>(23);
+                Unsafe.Add(ref turn, o7) &= Mask<T>(29);
+            }
+        }
+    }
+
+    /// <summary>The byte mask that clears the bit of residue T.Value * r mod 30; constant-folded, because the index of
+    /// each odd residue 2j + 1 is packed in 3 bits at bit 3j of one constant.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte Mask<T>(int r) where T : struct, IResidue =>
+        (byte)~(1 << (int)((ResidueIndexBits >> (3 * (T.Value * r % 30 >> 1))) & 7));
+
+    private const ulong ResidueIndexBits = 0UL | 1UL << 9 | 2UL << 15 | 3UL << 18 | 4UL << 24 | 5UL << 27 | 6UL << 33 | 7UL << 42;
+
+    private interface IResidue { static abstract int Value { get; } }
+    private struct R1 : IResidue { public static int Value => 1; }
+    private struct R7 : IResidue { public static int Value => 7; }
+    private struct R11 : IResidue { public static int Value => 11; }
+    private struct R13 : IResidue { public static int Value => 13; }
+    private struct R17 : IResidue { public static int Value => 17; }
+    private struct R19 : IResidue { public static int Value => 19; }
+    private struct R23 : IResidue { public static int Value => 23; }
+    private struct R29 : IResidue { public static int Value => 29; }
 
     /// <summary>Fills the segment whose first byte is <paramref name="byte0"/> with the pre-sieve patterns ANDed together.</summary>
     public static void Presieve(Span<byte> segment, long byte0)
@@ -119,7 +149,7 @@ internal static class PrimeWheel
     /// <summary>Number of set bits and the sum of the numbers they stand for; the segment's length is a multiple
     /// of 8 (zero-padded). With byte j of a word and bit k of a byte, the number is 30*(wordByte0 + j) + Residues[k],
     /// and Residues[k] = 1 + 4k + 2*[k is 1 or 2] - 2*[k is 5 or 6], so every term is a masked popcount.
-    /// The sum fits a ulong: at most 2^20 bits per segment, each a number below 2^40.</summary>
+    /// The sum fits a ulong: at most 2^21 bits per segment (256 KiB), each a number below 2^40.</summary>
     public static (long Count, ulong Sum) CountAndSum(ReadOnlySpan<byte> segment, long byte0)
     {
         long count = 0;
@@ -148,13 +178,6 @@ internal static class PrimeWheel
         Array.Fill(index, (byte)255);
         for (int k = 0; k < 8; k++) index[Residues[k]] = (byte)k;
         return index;
-    }
-
-    private static byte[] ByClassAndIndex(Func<int, int, int> entry)
-    {
-        var table = new byte[64];
-        for (int i = 0; i < 64; i++) table[i] = (byte)entry(i / 8, i % 8);
-        return table;
     }
 
     private static byte[] BuildPattern(int[] primes)
