@@ -15,7 +15,7 @@ internal static class PrimeSieve
 
     /// <summary>256 KiB per segment (7,864,320 numbers), inside L2: large enough that every base prime below 10^5
     /// has dozens of multiples per segment, so the per-prime work of a segment stays small next to the crossing off.</summary>
-    private const int SegmentBytes = 256 * 1024;
+    internal const int SegmentBytes = 256 * 1024;
 
     /// <summary>Primes from 167 (the first one not pre-sieved) up to sqrt(10^12) = 10^6, enough for any allowed range,
     /// grouped by their residue modulo 30 (ascending within a group) so that each group crosses off with one wheel.</summary>
@@ -35,10 +35,13 @@ internal static class PrimeSieve
         if (to < from) return (count, sum);
 
         long byteLo = from / 30, byteHi = to / 30;
-        var (primes, classEnds) = ActivePrimes(ISqrt(to));
-        var next = new long[primes.Length]; // per base prime: byte of its next multiple to cross off
-        var wheel = new byte[primes.Length]; // per base prime: residue index of that multiple's cofactor
-        for (int i = 0; i < primes.Length; i++) (next[i], wheel[i]) = FirstMultiple(primes[i], 30 * byteLo);
+        var classEnds = ActiveClassEnds(ISqrt(to));
+        var next = new long[classEnds[^1]]; // per active base prime, class after class: byte of its next multiple
+        var wheel = new byte[next.Length]; // and the residue index of that multiple's cofactor
+        for (int c = 0, i = 0; c < 8; c++)
+        {
+            foreach (var p in ActivePrimes(c, classEnds)) (next[i], wheel[i++]) = FirstMultiple(p, 30 * byteLo);
+        }
 
         var segment = new byte[(Math.Min(SegmentBytes, byteHi - byteLo + 1) + 7) & ~7]; // one per call, reused by every segment
         for (long byte0 = byteLo; byte0 <= byteHi; byte0 += SegmentBytes)
@@ -47,7 +50,7 @@ internal static class PrimeSieve
             int length = (int)Math.Min(SegmentBytes, byteHi - byte0 + 1);
             var bytes = segment.AsSpan(0, length);
             PrimeWheel.Presieve(bytes, byte0);
-            CrossOff(bytes, byte0, primes, classEnds, next, wheel);
+            CrossOff(bytes, byte0, classEnds, next, wheel);
             if (byte0 == 0) segment[0] &= 0xFE; // 1 is not a prime
             if (byte0 == byteLo) segment[0] &= KeepFrom(from - 30 * byteLo);
             if (byte0 + length - 1 == byteHi) segment[length - 1] &= (byte)~KeepFrom(to - 30 * byteHi + 1);
@@ -65,18 +68,18 @@ internal static class PrimeSieve
     private static (long Byte, byte Wheel) FirstMultiple(long p, long start)
     {
         long q = Math.Max(p, (start + p - 1) / p);
-        while (PrimeWheel.IndexOfResidue[q % 30] == 255) q++;
-        return (p * q / 30, PrimeWheel.IndexOfResidue[q % 30]);
+        int r = (int)(q % 30), next = PrimeWheel.NextResidue[r];
+        return (p * (q - r + next) / 30, PrimeWheel.IndexOfResidue[next]);
     }
 
     /// <summary>Crosses off the multiples of every active base prime inside the segment, one residue class at a time.</summary>
-    private static void CrossOff(Span<byte> segment, long byte0, int[] primes, int[] classEnds, long[] next, byte[] wheel)
+    private static void CrossOff(Span<byte> segment, long byte0, int[] classEnds, long[] next, byte[] wheel)
     {
         ref byte bytes = ref MemoryMarshal.GetReference(segment);
         for (int c = 0, first = 0; c < 8; first = classEnds[c++])
         {
             var range = new Range(first, classEnds[c]);
-            PrimeWheel.CrossOff(c, ref bytes, segment.Length, byte0, primes.AsSpan(range), next.AsSpan(range), wheel.AsSpan(range));
+            PrimeWheel.CrossOff(c, ref bytes, segment.Length, byte0, ActivePrimes(c, classEnds), next.AsSpan(range), wheel.AsSpan(range));
         }
     }
 
@@ -105,18 +108,17 @@ internal static class PrimeSieve
         return [.. primes];
     }
 
-    /// <summary>The base primes up to <paramref name="root"/>, grouped by residue class, and where each group ends.</summary>
-    private static (int[] Primes, int[] ClassEnds) ActivePrimes(long root)
+    /// <summary>Where each class's base primes up to <paramref name="root"/> end when the classes are laid out one
+    /// after the other (class c's primes are BasePrimesByClass[c][..(classEnds[c] - classEnds[c - 1])]).</summary>
+    private static int[] ActiveClassEnds(long root)
     {
-        var primes = new List<int>();
         var classEnds = new int[8];
-        for (int c = 0; c < 8; c++)
-        {
-            primes.AddRange(BasePrimesByClass[c].AsSpan(0, CountBelow(BasePrimesByClass[c], root + 1)));
-            classEnds[c] = primes.Count;
-        }
-        return ([.. primes], classEnds);
+        for (int c = 0, end = 0; c < 8; c++) classEnds[c] = end += CountBelow(BasePrimesByClass[c], root + 1);
+        return classEnds;
     }
+
+    private static ReadOnlySpan<int> ActivePrimes(int c, int[] classEnds) =>
+        BasePrimesByClass[c].AsSpan(0, classEnds[c] - (c == 0 ? 0 : classEnds[c - 1]));
 
     /// <summary>How many of the ascending <paramref name="primes"/> are below <paramref name="limit"/>.</summary>
     private static int CountBelow(int[] primes, long limit)

@@ -16,6 +16,8 @@ internal static class PrimeWheel
 
     /// <summary>Index k of a residue coprime to 30 (255 for the others).</summary>
     public static readonly byte[] IndexOfResidue = BuildIndexOfResidue();
+    /// <summary>NextResidue[r]: the smallest residue coprime to 30 that is at least r (0 .. 29).</summary>
+    public static readonly byte[] NextResidue = [.. Enumerable.Range(0, 30).Select(r => Residues.First(x => x >= r))];
 
     /// <summary>Pre-sieve groups: each pattern is one period (the product of its primes, in bytes, since 30 is
     /// invertible modulo each of them) with the multiples of its primes removed. Copied and ANDed into each segment.</summary>

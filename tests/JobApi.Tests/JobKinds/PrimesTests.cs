@@ -17,27 +17,8 @@ public class PrimesTests
     }
 
     /// <summary>Oracle: trial division by every odd number up to the square root.</summary>
-    private static (long Count, BigInteger Sum) Naive(long from, long to)
-    {
-        long count = 0;
-        BigInteger sum = 0;
-        for (long n = from; n <= to; n++)
-        {
-            if (IsPrime(n)) { count++; sum += n; }
-        }
-        return (count, sum);
-    }
-
-    private static bool IsPrime(long n)
-    {
-        if (n < 2) return false;
-        if (n % 2 == 0) return n == 2;
-        for (long d = 3; d * d <= n; d += 2)
-        {
-            if (n % d == 0) return false;
-        }
-        return true;
-    }
+    private static (long Count, BigInteger Sum) Naive(long from, long to) =>
+        PrimeOracle.CountAndSum(from, to, PrimeOracle.IsPrimeByTrialDivision);
 
     [Theory]
     [InlineData(1)]
