@@ -28,7 +28,7 @@ internal static class PrimeSieve
         ArgumentOutOfRangeException.ThrowIfGreaterThan(to, MaxLimit);
         long count = 0;
         UInt128 sum = 0;
-        foreach (var p in PrimeWheel.PresievedPrimes)
+        foreach (var p in PrimeSegment.PresievedPrimes)
         {
             if (p >= from && p <= to) { count++; sum += (uint)p; }
         }
@@ -49,14 +49,14 @@ internal static class PrimeSieve
             cancellationToken.ThrowIfCancellationRequested();
             int length = (int)Math.Min(SegmentBytes, byteHi - byte0 + 1);
             var bytes = segment.AsSpan(0, length);
-            PrimeWheel.Presieve(bytes, byte0);
+            PrimeSegment.Presieve(bytes, byte0);
             CrossOff(bytes, byte0, classEnds, next, wheel);
             if (byte0 == 0) segment[0] &= 0xFE; // 1 is not a prime
             if (byte0 == byteLo) segment[0] &= KeepFrom(from - 30 * byteLo);
             if (byte0 + length - 1 == byteHi) segment[length - 1] &= (byte)~KeepFrom(to - 30 * byteHi + 1);
             int padded = (length + 7) & ~7; // whole words for the count; the padding counts nothing
             segment.AsSpan(length, padded - length).Clear();
-            var (segmentCount, segmentSum) = PrimeWheel.CountAndSum(segment.AsSpan(0, padded), byte0);
+            var (segmentCount, segmentSum) = PrimeSegment.CountAndSum(segment.AsSpan(0, padded), byte0);
             count += segmentCount;
             sum += segmentSum;
         }
@@ -102,7 +102,7 @@ internal static class PrimeSieve
         for (int i = 3; i <= limit; i += 2)
         {
             if (composite[i]) continue;
-            if (i > PrimeWheel.PresievedPrimes[^1]) primes.Add(i);
+            if (i > PrimeSegment.PresievedPrimes[^1]) primes.Add(i);
             for (long j = (long)i * i; j <= limit; j += 2 * i) composite[j] = true;
         }
         return [.. primes];

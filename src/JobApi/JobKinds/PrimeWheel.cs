@@ -1,14 +1,12 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace JobApi.JobKinds;
 
 /// <summary>
 /// The modulo-30 wheel of <see cref="PrimeSieve"/>: byte i of a sieve stands for the 30 numbers 30i .. 30i + 29,
 /// of which only the 8 coprime to 30 can be prime; bit k is the number 30i + <see cref="Residues"/>[k].
-/// Also holds the pre-sieve patterns (multiples of 7 .. 163 already removed) and the popcount-based count and sum.
+/// Crossing off walks each base prime's multiples along the wheel.
 /// </summary>
 internal static class PrimeWheel
 {
@@ -18,15 +16,6 @@ internal static class PrimeWheel
     public static readonly byte[] IndexOfResidue = BuildIndexOfResidue();
     /// <summary>NextResidue[r]: the smallest residue coprime to 30 that is at least r (0 .. 29).</summary>
     public static readonly byte[] NextResidue = [.. Enumerable.Range(0, 30).Select(r => Residues.First(x => x >= r))];
-
-    /// <summary>Pre-sieve groups: each pattern is one period (the product of its primes, in bytes, since 30 is
-    /// invertible modulo each of them) with the multiples of its primes removed. Copied and ANDed into each segment.</summary>
-    public static readonly int[] PresievedPrimes = [2, 3, 5, .. PresieveGroups().SelectMany(g => g)];
-    private static readonly byte[][] Patterns = [.. PresieveGroups().Select(BuildPattern)];
-
-    private static int[][] PresieveGroups() =>
-        [[7, 11, 13, 17], [19, 23, 29], [31, 37], [41, 43], [47, 53], [59, 61], [67, 71], [73, 79], [83, 89],
-         [97, 101], [103, 107], [109, 113], [127, 131], [137, 139], [149, 151], [157, 163]];
 
     /// <summary>Crosses off, inside the segment that starts at byte <paramref name="byte0"/>, the multiples of base
     /// primes of residue class c (ascending), each from its next multiple on, and moves those on past the segment.</summary>
@@ -119,80 +108,11 @@ internal static class PrimeWheel
     private struct R23 : IResidue { public static int Value => 23; }
     private struct R29 : IResidue { public static int Value => 29; }
 
-    /// <summary>Fills the segment whose first byte is <paramref name="byte0"/> with the pre-sieve patterns ANDed together.</summary>
-    public static void Presieve(Span<byte> segment, long byte0)
-    {
-        for (int g = 0; g < Patterns.Length; g++)
-        {
-            var pattern = Patterns[g];
-            int offset = (int)(byte0 % pattern.Length);
-            for (var rest = segment; !rest.IsEmpty; offset = 0)
-            {
-                int n = Math.Min(rest.Length, pattern.Length - offset);
-                if (g == 0) pattern.AsSpan(offset, n).CopyTo(rest);
-                else AndInto(rest[..n], pattern.AsSpan(offset, n));
-                rest = rest[n..];
-            }
-        }
-    }
-
-    private static void AndInto(Span<byte> destination, ReadOnlySpan<byte> source)
-    {
-        ref byte d = ref MemoryMarshal.GetReference(destination);
-        ref byte s = ref MemoryMarshal.GetReference(source);
-        int i = 0;
-        for (; i + Vector256<byte>.Count <= destination.Length; i += Vector256<byte>.Count)
-        {
-            (Vector256.LoadUnsafe(ref d, (nuint)i) & Vector256.LoadUnsafe(ref s, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
-        }
-        for (; i < destination.Length; i++) Unsafe.Add(ref d, i) &= Unsafe.Add(ref s, i);
-    }
-
-    /// <summary>Number of set bits and the sum of the numbers they stand for; the segment's length is a multiple
-    /// of 8 (zero-padded). With byte j of a word and bit k of a byte, the number is 30*(wordByte0 + j) + Residues[k],
-    /// and Residues[k] = 1 + 4k + 2*[k is 1 or 2] - 2*[k is 5 or 6], so every term is a masked popcount.
-    /// The sum fits a ulong: at most 2^21 bits per segment (256 KiB), each a number below 2^40.</summary>
-    public static (long Count, ulong Sum) CountAndSum(ReadOnlySpan<byte> segment, long byte0)
-    {
-        long count = 0;
-        ulong sum = 0, wordNumber0 = 30 * (ulong)byte0;
-        foreach (var w in MemoryMarshal.Cast<byte, ulong>(segment))
-        {
-            ulong c = (ulong)BitOperations.PopCount(w);
-            count += (long)c;
-            ulong bytePositions = (ulong)BitOperations.PopCount(w & 0xFF00FF00FF00FF00)
-                + ((ulong)BitOperations.PopCount(w & 0xFFFF0000FFFF0000) << 1)
-                + ((ulong)BitOperations.PopCount(w & 0xFFFFFFFF00000000) << 2);
-            ulong bitPositions = (ulong)BitOperations.PopCount(w & 0xAAAAAAAAAAAAAAAA)
-                + ((ulong)BitOperations.PopCount(w & 0xCCCCCCCCCCCCCCCC) << 1)
-                + ((ulong)BitOperations.PopCount(w & 0xF0F0F0F0F0F0F0F0) << 2);
-            sum += c * (wordNumber0 + 1) + 30 * bytePositions + 4 * bitPositions
-                + 2 * (ulong)BitOperations.PopCount(w & 0x0606060606060606)
-                - 2 * (ulong)BitOperations.PopCount(w & 0x6060606060606060);
-            wordNumber0 += 240;
-        }
-        return (count, sum);
-    }
-
     private static byte[] BuildIndexOfResidue()
     {
         var index = new byte[30];
         Array.Fill(index, (byte)255);
         for (int k = 0; k < 8; k++) index[Residues[k]] = (byte)k;
         return index;
-    }
-
-    private static byte[] BuildPattern(int[] primes)
-    {
-        var pattern = new byte[primes.Aggregate(1, (product, p) => product * p)];
-        for (int i = 0; i < pattern.Length; i++)
-        {
-            for (int k = 0; k < 8; k++)
-            {
-                long n = 30L * i + Residues[k];
-                if (primes.All(p => n % p != 0)) pattern[i] |= (byte)(1 << k);
-            }
-        }
-        return pattern;
     }
 }

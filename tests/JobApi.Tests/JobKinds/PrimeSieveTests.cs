@@ -100,6 +100,20 @@ public class PrimeSieveTests
         Assert.Equal(Reference(from, to), Sieve(from, to));
 
     [Fact]
+    public void Vector_and_word_counts_agree_on_random_segments()
+    {
+        var random = new Random(32);
+        for (int i = 0; i < 200; i++)
+        {
+            var segment = new byte[32 * random.Next(1, 300)];
+            random.NextBytes(segment);
+            if (i % 2 == 0) Array.Fill(segment, (byte)0xFF, 0, random.Next(segment.Length)); // dense runs too
+            long byte0 = random.NextInt64(0, Max / 30 - segment.Length);
+            Assert.Equal(PrimeSegment.CountAndSumWords(segment, byte0), PrimeSegment.CountAndSum(segment, byte0));
+        }
+    }
+
+    [Fact]
     public void The_former_sieve_used_as_reference_knows_pi_of_ten_to_the_eighth() =>
         Assert.Equal((5_761_455L, BigInteger.Parse("279209790387276")), Reference(0, 100_000_000));
 }
