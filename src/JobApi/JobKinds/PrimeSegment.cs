@@ -13,42 +13,53 @@ namespace JobApi.JobKinds;
 /// </summary>
 internal static class PrimeSegment
 {
-    /// <summary>Pre-sieve groups: each pattern is one period (the product of its primes, in bytes, since 30 is
-    /// invertible modulo each of them) with the multiples of its primes removed. Copied and ANDed into each segment.</summary>
+    /// <summary>Pre-sieve groups: each pattern holds one period (the product of its primes, in bytes, since 30 is
+    /// invertible modulo each of them) with the multiples of its primes removed, and repeats its start for one more
+    /// chunk, so that any chunk of a segment is one contiguous slice of each pattern.</summary>
     public static readonly int[] PresievedPrimes = [2, 3, 5, .. PresieveGroups().SelectMany(g => g)];
+    private static readonly int[] Periods = [.. PresieveGroups().Select(g => g.Aggregate(1, (product, p) => product * p))];
     private static readonly byte[][] Patterns = [.. PresieveGroups().Select(BuildPattern)];
+    private const int PresieveChunkBytes = 8 * 1024;
 
+    /// <summary>Sixteen groups, ANDed four at a time.</summary>
     private static int[][] PresieveGroups() =>
         [[7, 11, 13, 17], [19, 23, 29], [31, 37], [41, 43], [47, 53], [59, 61], [67, 71], [73, 79], [83, 89],
          [97, 101], [103, 107], [109, 113], [127, 131], [137, 139], [149, 151], [157, 163]];
 
-    /// <summary>Fills the segment whose first byte is <paramref name="byte0"/> with the pre-sieve patterns ANDed together.</summary>
+    /// <summary>Fills the segment whose first byte is <paramref name="byte0"/> with the pre-sieve patterns ANDed
+    /// together, chunk by chunk so that the chunk stays in L1 while the patterns pass over it.</summary>
     public static void Presieve(Span<byte> segment, long byte0)
     {
-        for (int g = 0; g < Patterns.Length; g++)
+        for (int start = 0; start < segment.Length; start += PresieveChunkBytes)
         {
-            var pattern = Patterns[g];
-            int offset = (int)(byte0 % pattern.Length);
-            for (var rest = segment; !rest.IsEmpty; offset = 0)
+            var chunk = segment[start..Math.Min(segment.Length, start + PresieveChunkBytes)];
+            for (int g = 0; g < Patterns.Length; g += 4)
             {
-                int n = Math.Min(rest.Length, pattern.Length - offset);
-                if (g == 0) pattern.AsSpan(offset, n).CopyTo(rest);
-                else AndInto(rest[..n], pattern.AsSpan(offset, n));
-                rest = rest[n..];
+                AndInto(chunk, g > 0, Slice(g, byte0 + start), Slice(g + 1, byte0 + start), Slice(g + 2, byte0 + start), Slice(g + 3, byte0 + start));
             }
         }
     }
 
-    private static void AndInto(Span<byte> destination, ReadOnlySpan<byte> source)
+    private static ReadOnlySpan<byte> Slice(int g, long firstByte) => Patterns[g].AsSpan((int)(firstByte % Periods[g]));
+
+    /// <summary>The destination becomes the AND of the four sources, and of itself too when <paramref name="and"/>.</summary>
+    private static void AndInto(Span<byte> destination, bool and, ReadOnlySpan<byte> sa, ReadOnlySpan<byte> sb, ReadOnlySpan<byte> sc, ReadOnlySpan<byte> sd)
     {
-        ref byte d = ref MemoryMarshal.GetReference(destination);
-        ref byte s = ref MemoryMarshal.GetReference(source);
+        ref byte x = ref MemoryMarshal.GetReference(destination);
+        ref byte a = ref MemoryMarshal.GetReference(sa), b = ref MemoryMarshal.GetReference(sb);
+        ref byte c = ref MemoryMarshal.GetReference(sc), d = ref MemoryMarshal.GetReference(sd);
         int i = 0;
         for (; i + Vector256<byte>.Count <= destination.Length; i += Vector256<byte>.Count)
         {
-            (Vector256.LoadUnsafe(ref d, (nuint)i) & Vector256.LoadUnsafe(ref s, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
+            var v = Vector256.LoadUnsafe(ref a, (nuint)i) & Vector256.LoadUnsafe(ref b, (nuint)i)
+                & Vector256.LoadUnsafe(ref c, (nuint)i) & Vector256.LoadUnsafe(ref d, (nuint)i);
+            (and ? v & Vector256.LoadUnsafe(ref x, (nuint)i) : v).StoreUnsafe(ref x, (nuint)i);
         }
-        for (; i < destination.Length; i++) Unsafe.Add(ref d, i) &= Unsafe.Add(ref s, i);
+        for (; i < destination.Length; i++)
+        {
+            byte v = (byte)(Unsafe.Add(ref a, i) & Unsafe.Add(ref b, i) & Unsafe.Add(ref c, i) & Unsafe.Add(ref d, i));
+            Unsafe.Add(ref x, i) = and ? (byte)(v & Unsafe.Add(ref x, i)) : v;
+        }
     }
 
     /// <summary>Number of set bits of the segment (its length a multiple of 8, zero-padded) and the sum of the
@@ -129,7 +140,7 @@ internal static class PrimeSegment
 
     private static byte[] BuildPattern(int[] primes)
     {
-        var pattern = new byte[primes.Aggregate(1, (product, p) => product * p)];
+        var pattern = new byte[primes.Aggregate(1, (product, p) => product * p) + PresieveChunkBytes];
         for (int i = 0; i < pattern.Length; i++)
         {
             for (int k = 0; k < 8; k++)
