@@ -45,17 +45,18 @@ internal static class PrimeSegment
     /// <summary>The destination becomes the AND of the four sources, and of itself too when <paramref name="and"/>.</summary>
     private static void AndInto(Span<byte> destination, bool and, ReadOnlySpan<byte> sa, ReadOnlySpan<byte> sb, ReadOnlySpan<byte> sc, ReadOnlySpan<byte> sd)
     {
+        int n = destination.Length; // slicing checks that every source is long enough for the unchecked loads below
         ref byte x = ref MemoryMarshal.GetReference(destination);
-        ref byte a = ref MemoryMarshal.GetReference(sa), b = ref MemoryMarshal.GetReference(sb);
-        ref byte c = ref MemoryMarshal.GetReference(sc), d = ref MemoryMarshal.GetReference(sd);
+        ref byte a = ref MemoryMarshal.GetReference(sa[..n]), b = ref MemoryMarshal.GetReference(sb[..n]);
+        ref byte c = ref MemoryMarshal.GetReference(sc[..n]), d = ref MemoryMarshal.GetReference(sd[..n]);
         int i = 0;
-        for (; i + Vector256<byte>.Count <= destination.Length; i += Vector256<byte>.Count)
+        for (; i + Vector256<byte>.Count <= n; i += Vector256<byte>.Count)
         {
             var v = Vector256.LoadUnsafe(ref a, (nuint)i) & Vector256.LoadUnsafe(ref b, (nuint)i)
                 & Vector256.LoadUnsafe(ref c, (nuint)i) & Vector256.LoadUnsafe(ref d, (nuint)i);
             (and ? v & Vector256.LoadUnsafe(ref x, (nuint)i) : v).StoreUnsafe(ref x, (nuint)i);
         }
-        for (; i < destination.Length; i++)
+        for (; i < n; i++)
         {
             byte v = (byte)(Unsafe.Add(ref a, i) & Unsafe.Add(ref b, i) & Unsafe.Add(ref c, i) & Unsafe.Add(ref d, i));
             Unsafe.Add(ref x, i) = and ? (byte)(v & Unsafe.Add(ref x, i)) : v;
