@@ -155,8 +155,9 @@ public class PrimesTests
 
     [Theory]
     [InlineData(0, 100, 1)]
-    [InlineData(0, 19_999_999, 1)]
-    [InlineData(0, 20_000_000, 2)]
+    [InlineData(0, 249_999_999, 1)]
+    [InlineData(0, 250_000_000, 2)]
+    [InlineData(1, 10_000_000_000, 40)]
     [InlineData(0, 1_000_000_000_000, 1024)]
     public async Task Default_shard_count_grows_with_the_range(long from, long to, int expected)
     {
