@@ -25,14 +25,20 @@ public static class Driver
         Console.Error.WriteLine($"worker start-up CPU (subtracted from per-job CPU): {startupCpu * 1000:F0} ms");
 
         if (only.Contains("S1"))
-            foreach (var c in new[] { 1, 8, 32 }) await ManyJobsAsync(redis, port, results, n, c, startupCpu);
+            foreach (var c in Concurrencies([1, 8, 32])) await ManyJobsAsync(redis, port, results, n, c, startupCpu);
         if (only.Contains("S1b"))
-            foreach (var c in new[] { 1, 8, 32 }) await OneBigJobAsync(redis, port, results, n, c, startupCpu);
+            foreach (var c in Concurrencies([1, 8, 32])) await OneBigJobAsync(redis, port, results, n, c, startupCpu);
         if (only.Contains("S2"))
-            foreach (var c in new[] { 2, 8 }) await FanOutAsync(redis, port, results, Env("PEERS_SHARDS", 1000), c);
+            foreach (var c in Concurrencies([2, 8])) await FanOutAsync(redis, port, results, Env("PEERS_SHARDS", 1000), c);
         if (only.Contains("S3")) await LatencyAsync(redis, port, results, Env("PEERS_LAT", 1000));
         return 0;
     }
+
+    /// <summary>The worker concurrencies to try: $JOBAPI_BENCH_CONCURRENCY (e.g. "32") when set, otherwise the scenario's.</summary>
+    private static int[] Concurrencies(int[] scenario) =>
+        Environment.GetEnvironmentVariable("JOBAPI_BENCH_CONCURRENCY") is { Length: > 0 } list
+            ? [.. list.Split(' ', ',').Where(x => x.Length > 0).Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).Where(scenario.Contains)]
+            : scenario;
 
     internal static int Env(string name, int fallback) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), out var v) ? v : fallback;
