@@ -29,7 +29,7 @@ public static class Driver
         if (only.Contains("S1b"))
             foreach (var c in Concurrencies([1, 8, 32])) await OneBigJobAsync(redis, port, results, n, c, startupCpu);
         if (only.Contains("S2"))
-            foreach (var c in Concurrencies([2, 8])) await FanOutAsync(redis, port, results, Env("PEERS_SHARDS", 1000), c);
+            foreach (var c in Concurrencies([2, 8, 32])) await FanOutAsync(redis, port, results, Env("PEERS_SHARDS", 1000), c);
         if (only.Contains("S3")) await LatencyAsync(redis, port, results, Env("PEERS_LAT", 1000));
         return 0;
     }
