@@ -8,8 +8,10 @@ public sealed class WakeSignal
 
     public void Set()
     {
+        // Already set is the common case on a busy worker (every finished shard sets it): no exception for it.
+        if (_signal.CurrentCount > 0) return;
         try { _signal.Release(); }
-        catch (SemaphoreFullException) { /* already set */ }
+        catch (SemaphoreFullException) { /* set by another thread in between */ }
     }
 
     /// <summary>Forgets a pending signal; call it before looking for work.</summary>
