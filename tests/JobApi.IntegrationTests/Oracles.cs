@@ -15,20 +15,11 @@ public static class Oracles
         BigInteger sum = 0;
         for (var n = from; n <= to; n++)
         {
-            if (!IsPrime(n)) continue;
+            if (!JobApi.Tests.JobKinds.PrimeOracle.IsPrimeByTrialDivision(n)) continue;
             count++;
             sum += n;
         }
         return (count, sum);
-    }
-
-    private static bool IsPrime(long n)
-    {
-        if (n < 2) return false;
-        if (n % 2 == 0) return n == 2;
-        for (long d = 3; d * d <= n; d += 2)
-            if (n % d == 0) return false;
-        return true;
     }
 
     public sealed record WordCounts(long TotalWords, long DistinctWords, IReadOnlyList<(string Word, long Count)> Ranked);
