@@ -68,4 +68,30 @@ public sealed class DependencyTests(RedisServerFixture redis, ServiceFixture ser
         (await response.AssertProblemAsync(400)).AssertNamesField("dependsOn");
         await AssertNothingCreatedSinceAsync(before);
     }
+
+    [Fact]
+    public async Task A_final_event_names_dependents_only_when_the_job_has_some()
+    {
+        var events = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var subscriber = Redis.Redis.GetSubscriber();
+        Action<StackExchange.Redis.RedisChannel, StackExchange.Redis.RedisValue> handler = (_, message) => events.Enqueue(message!);
+        await subscriber.SubscribeAsync(Keys.EventsChannel, handler);
+        try
+        {
+            var plain = await Client.SubmitAsync(new { kind = "noop", input = new { } });
+            var parent = await Client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 300 } });
+            var child = await Client.SubmitAsync(new { kind = "noop", input = new { }, dependsOn = new[] { parent.Id() } });
+            foreach (var job in new[] { plain, parent, child }) Assert.Equal("succeeded", (await Client.WaitForFinalAsync(job.Id())).State());
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (events.Count(e => e.StartsWith(child.Id(), StringComparison.Ordinal)) == 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+            Assert.Contains(plain.Id(), events);
+            Assert.Contains(parent.Id() + "|d", events);
+            Assert.Contains(child.Id(), events);
+            Assert.DoesNotContain(events, e => e.StartsWith(plain.Id() + "|", StringComparison.Ordinal) || e.StartsWith(child.Id() + "|", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await subscriber.UnsubscribeAsync(Keys.EventsChannel, handler);
+        }
+    }
 }
