@@ -31,14 +31,10 @@ public sealed partial class ShardQueue
         {
             var ids = TakeDrops();
             if (ids.Count == 0) continue; // a rotation took them
-            try
-            {
-                await DropFromRotationAsync(ids);
-            }
-            catch (Exception e) when (e is RedisException or TimeoutException)
-            {
-                // Left in rotation: the next lease of each finds it final and drops it again.
-            }
+            var batch = Db.CreateBatch();
+            var sent = SendDropsAsync(batch, ids);
+            batch.Execute();
+            await sent;
         }
     }
 
@@ -50,18 +46,11 @@ public sealed partial class ShardQueue
         return ids;
     }
 
-    /// <summary>Takes jobs out of rotation (whatever their priority band) and out of the pending index: one drop.lua
-    /// and one ZREM per partition, in one round trip. Right after a rotation a job sits near the head of its list, so
-    /// LREM with count 1 finds it at once.</summary>
-    public async Task DropFromRotationAsync(IReadOnlyCollection<string> jobIds)
-    {
-        var batch = Db.CreateBatch();
-        var calls = AddDrops(batch, jobIds);
-        batch.Execute();
-        await DropsDone(calls, jobIds);
-    }
-
-    private List<Task> AddDrops(IBatch batch, IReadOnlyCollection<string> jobIds)
+    /// <summary>Adds to <paramref name="batch"/> what takes the jobs out of rotation (whatever their priority band)
+    /// and out of the pending index: one drop.lua and one ZREM per partition. Right after a rotation a job sits near
+    /// the head of its list, so LREM with count 1 finds it at once. The task ends once the batch has been sent and
+    /// answered; the jobs are then no longer leaving, dropped or not.</summary>
+    private async Task SendDropsAsync(IBatch batch, IReadOnlyCollection<string> jobIds)
     {
         var calls = new List<Task>();
         foreach (var group in jobIds.Distinct(StringComparer.Ordinal).GroupBy(keys.PartitionOf))
@@ -70,14 +59,13 @@ public sealed partial class ShardQueue
             calls.Add(batch.EvaluateAsync(LuaScripts.Drop, [keys.Active(group.Key), keys.ActiveBands(group.Key)], ids));
             calls.Add(batch.SortedSetRemoveAsync(keys.Pending(group.Key), ids));
         }
-        return calls;
-    }
-
-    private async Task DropsDone(List<Task> calls, IReadOnlyCollection<string> jobIds)
-    {
         try
         {
             await Task.WhenAll(calls);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            // Left in rotation: the next lease of each finds it final and drops it again.
         }
         finally
         {

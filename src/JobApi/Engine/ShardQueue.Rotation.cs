@@ -44,7 +44,7 @@ public sealed partial class ShardQueue
         var batch = Db.CreateBatch();
         // Jobs this worker saw finish are dropped first, in the same round trip, so the rotation does not hand them out.
         var dropped = _drops.Reader.Count > 0 ? TakeDrops() : null;
-        var drops = dropped is { Count: > 0 } ? DropsDone(AddDrops(batch, dropped), dropped) : Task.CompletedTask;
+        var drops = dropped is { Count: > 0 } ? SendDropsAsync(batch, dropped) : Task.CompletedTask;
         var calls = new Task<RedisResult>[visit];
         for (var k = 0; k < visit; k++)
         {
@@ -52,14 +52,7 @@ public sealed partial class ShardQueue
             calls[k] = batch.EvaluateAsync(LuaScripts.Rotate, [keys.Active(p), keys.ActiveBands(p), keys.ActiveRound(p)], [perPartition]);
         }
         batch.Execute();
-        try
-        {
-            await drops;
-        }
-        catch (Exception e) when (e is RedisException or TimeoutException)
-        {
-            // Left in rotation: the next lease of each finds it final and drops it again.
-        }
+        await drops;
         var rotated = new List<RotatedJob>();
         var quiet = now + (long)_options.Worker.IdlePoll.TotalMilliseconds;
         for (var k = 0; k < visit; k++)
@@ -68,8 +61,10 @@ public sealed partial class ShardQueue
             RedisValue[] pairs = r.IsNull ? [] : (RedisValue[])r!;
             if (partitions > 1) Volatile.Write(ref _quietUntil[chosen[k]], pairs.Length == 0 ? quiet : 0);
             for (var i = 0; i + 1 < pairs.Length; i += 2)
-                if (_leaving.IsEmpty || !_leaving.ContainsKey((string)pairs[i]!))
-                    rotated.Add(new RotatedJob((string)pairs[i]!, (int)pairs[i + 1], i / 2, k));
+            {
+                var id = (string)pairs[i]!;
+                if (!_leaving.ContainsKey(id)) rotated.Add(new RotatedJob(id, (int)pairs[i + 1], i / 2, k));
+            }
         }
         var jobs = Merge(rotated, count);
         _emptyPartitionsInRow = jobs.Length == 0 ? _emptyPartitionsInRow + visit : 0;
