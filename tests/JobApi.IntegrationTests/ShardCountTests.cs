@@ -22,6 +22,17 @@ public sealed class ShardCountTests(RedisServerFixture redis, ServiceFixture ser
     }
 
     [Fact]
+    public async Task A_merge_of_2500_shards_reads_every_page_of_results_in_order()
+    {
+        // The merge reads shard results 1,000 per HMGET: 2,500 shards take three pages, the last one short.
+        var job = await Client.SubmitAsync(new { kind = "primes", input = new { from = 0, to = 2_000_000 }, shards = 2500 });
+        var result = await Client.ResultAsync(job.Id());
+        var (count, sum) = Oracles.PrimesByTrialDivision(0, 2_000_000);
+        Assert.Equal(count, result.GetProperty("count").GetInt64());
+        Assert.Equal(sum, BigInteger.Parse(result.GetProperty("sum").GetRawText()));
+    }
+
+    [Fact]
     public async Task Primes_with_more_shards_than_numbers_still_count_each_prime_once()
     {
         var job = await Client.SubmitAsync(new { kind = "primes", input = new { from = 10, to = 40 }, shards = 1000 });

@@ -41,8 +41,8 @@ public sealed partial class JobMerger(ShardQueue queue, JobKindRegistry kinds, W
             await items.FlushAsync(cancellationToken);
             return await queue.FinishAsync(jobId, identity.Token, head, streaming.ResultHasItems ? items.Count : null);
         }
-        if (await queue.ReadForMergeAsync(jobId) is not { } all) return null;
-        return await queue.FinishAsync(jobId, identity.Token, kind.Merge(all.Context, all.Results));
+        var results = await queue.ReadResultsAsync(jobId, open.Total);
+        return await queue.FinishAsync(jobId, identity.Token, kind.Merge(open.Context, results));
     }
 
     internal static string Truncate(string message) => message.Length <= 1000 ? message : message[..1000];

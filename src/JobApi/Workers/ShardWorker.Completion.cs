@@ -24,12 +24,12 @@ public sealed partial class ShardWorker
             var (outcome, refused) = await queue.CommitAsync(batch.JobId, batch.Fence, batch.Grant.StartedAt, identity.Token, identity.Id, items, merged);
             if (refused > 0 || outcome == CommitOutcome.Stale) Log.StaleCommitRefused(logger, batch.JobId, batch.Fence, refused);
             if (outcome is CommitOutcome.Committed or CommitOutcome.CommittedMerge or CommitOutcome.Finished)
-            {
                 metrics.ShardsSucceeded(items.Count - refused);
-                progress.Changed(batch.JobId);
-            }
+            // A finished job's final event tells its streams; a progress message would only follow it.
+            if (outcome is CommitOutcome.Committed or CommitOutcome.CommittedMerge) progress.Changed(batch.JobId);
             if (outcome == CommitOutcome.Finished)
             {
+                progress.Forget(batch.JobId);
                 metrics.JobSucceeded();
                 Log.JobFinished(logger, batch.JobId, JobStates.Succeeded);
                 queue.DropFromRotation(batch.JobId);

@@ -22,6 +22,7 @@ public sealed partial class ShardWorker(
     private const int MaxJobsPerRound = 16;
     private readonly WorkerOptions _options = options.Value.Worker;
     private readonly WakeSignal _wake = new();
+    private readonly ShardThreads _threads = new(options.Value.Worker.EffectiveConcurrency);
     private readonly ConcurrentDictionary<(string JobId, long Fence), LeasedBatch> _batches = new();
     private readonly ConcurrentDictionary<string, byte> _merges = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string JobId, int Index), byte> _running = new();
@@ -40,6 +41,14 @@ public sealed partial class ShardWorker(
         var subscriber = redis.GetSubscriber();
         await subscriber.SubscribeAsync(keys.NudgeChannel, (_, message) => OnNudge(message!));
         await subscriber.SubscribeAsync(keys.EventsChannel, (_, message) => AbandonJob(FinalEvent.Parse(message!).JobId));
+        try
+        {
+            await queue.WarmUpAsync();
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            Log.RedisError(logger, e); // only a warm-up: the worker goes on without it
+        }
         var renewals = RenewLoopAsync(stoppingToken);
         Log.Started(logger, identity.Id, _options.EffectiveConcurrency);
         try
@@ -141,26 +150,28 @@ public sealed partial class ShardWorker(
         foreach (var shard in grant.Shards!)
         {
             Interlocked.Increment(ref _busy);
-            _ = Task.Run(async () =>
-            {
-                _running.TryAdd((batch.JobId, shard.Index), 0);
-                try
-                {
-                    await RunShardAsync(batch, kind, shard);
-                }
-                catch (Exception e) when (e is RedisException or TimeoutException or OperationCanceledException)
-                {
-                    // The lease runs out and the shard is reaped; nothing is committed twice.
-                    Log.WorkInterrupted(logger, batch.JobId, shard.Index, e.Message);
-                }
-                finally
-                {
-                    _running.TryRemove((batch.JobId, shard.Index), out _);
-                    Retire(batch);
-                    Interlocked.Decrement(ref _busy);
-                    _wake.Set();
-                }
-            });
+            _threads.Start(() => _ = StartShardAsync(batch, kind, shard));
+        }
+    }
+
+    private async Task StartShardAsync(LeasedBatch batch, IJobKind? kind, LeasedShard shard)
+    {
+        _running.TryAdd((batch.JobId, shard.Index), 0);
+        try
+        {
+            await RunShardAsync(batch, kind, shard);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException or OperationCanceledException)
+        {
+            // The lease runs out and the shard is reaped; nothing is committed twice.
+            Log.WorkInterrupted(logger, batch.JobId, shard.Index, e.Message);
+        }
+        finally
+        {
+            _running.TryRemove((batch.JobId, shard.Index), out _);
+            Retire(batch);
+            Interlocked.Decrement(ref _busy);
+            _wake.Set();
         }
     }
 
@@ -209,6 +220,12 @@ public sealed partial class ShardWorker(
             batch.Abort();
             throw;
         }
+    }
+
+    public override void Dispose()
+    {
+        _threads.Dispose();
+        base.Dispose();
     }
 
     /// <summary>With <c>ShardTimeout</c> set: a token that also cancels when the attempt runs too long (a failed attempt).</summary>

@@ -7,7 +7,7 @@
 --       9 merged result ('' when none), 10.. pairs of index, result
 -- Returns {'ok', refusedCount} | {'merge', 0} | {'finished', 0} | {'stale', n} | {'final', state}
 local f, token = ARGV[1], ARGV[2]
-local h = redis.call('HMGET', K_JOB, 'state', 'total')
+local h = redis.call('HMGET', K_JOB, 'state', 'total', 'commits')
 if not h[1] then return { 'final', 'gone' } end
 if is_final(h[1]) then return { 'final', h[1] } end
 if redis.call('GET', KEYS[14]) ~= token then return { 'stale', (#ARGV - 9) / 2 } end
@@ -28,13 +28,13 @@ for k, i in ipairs(idx) do
   end
 end
 local total = tonumber(h[2])
--- The caller held every shard and merged them itself: finish at once (results are not needed any more).
-if ARGV[9] ~= '' and #accepted == #idx and redis.call('HLEN', K_DONE) + #accepted == total then
+-- The caller held every shard and merged them itself: finish at once (results are not needed any more). When
+-- this call brings every shard, nothing was done before it (its lease held them all).
+if ARGV[9] ~= '' and #accepted == #idx and (#accepted == total or redis.call('HLEN', K_DONE) + #accepted == total) then
   chunked('HSET', K_DONE, done)
-  redis.call('HINCRBY', K_JOB, 'commits', #accepted)
-  redis.call('DEL', KEYS[14])
-  redis.call('SET', K_RESULT, ARGV[9])
-  finish_job('succeeded', nil, now, tonumber(ARGV[6]), ARGV[7], ARGV[8])
+  -- Lease 1 holding every shard: no attempt of this job ever failed.
+  finish_job('succeeded', nil, now, tonumber(ARGV[6]), ARGV[7], ARGV[8],
+    { fields = { 'commits', (tonumber(h[3]) or 0) + #accepted }, lease = KEYS[14], result = ARGV[9], clean = f == '1' })
   return { 'finished', 0 }
 end
 if #accepted > 0 then
@@ -43,7 +43,10 @@ if #accepted > 0 then
   chunked('HDEL', K_INFLIGHT, accepted)
   redis.call('HINCRBY', K_JOB, 'commits', #accepted)
 end
-settle(f, #idx, KEYS[14])
+-- Only the shards this lease still holds settle. A refused one belongs to no live lease of this fence: a fence is
+-- handed out twice only when Redis lost the first lease (a failover, an AOF cut short), and the worker that held the
+-- lost one commits late under the same number; counting its shards would forget the live lease while its shards run.
+settle(f, #accepted, KEYS[14])
 
 local refused = #idx - #accepted
 if redis.call('HLEN', K_DONE) == total and redis.call('SET', K_MERGE, token, 'NX', 'PX', tonumber(ARGV[5])) then

@@ -42,22 +42,37 @@ end
 -- A job's own retainSeconds (field retainMs) overrides the configured retention.
 -- The final event is the job id, followed by '|' and flags when the end makes other work due: 'd' the job has
 -- dependents, 'w' it has a webhook (see FinalEvent); nodes act on a finished job only when a flag says so.
-local function finish_job(state, err, now, retention_ms, channel, job_id)
-  local own = redis.call('HMGET', K_JOB, 'retainMs', 'dependents', 'callbackUrl')
+-- opts (optional), folded into the calls this makes anyway: fields = more job hash fields to set, lease = a lease
+-- key to delete, result = the result to store, clean = true when no attempt of the job ever failed (it has no
+-- failure or dead-letter key to give a retention).
+local function finish_job(state, err, now, retention_ms, channel, job_id, opts)
+  opts = opts or {}
+  local own = redis.call('HMGET', K_JOB, 'retainMs', 'dependents', 'callbackUrl', 'finals')
   if own[1] then retention_ms = tonumber(own[1]) end
   local flags = (own[2] and 'd' or '') .. (own[3] and 'w' or '')
-  redis.call('HSET', K_JOB, 'state', state, 'finishedAt', now)
-  redis.call('HINCRBY', K_JOB, 'finals', 1) -- part of the events stream's sequence (JobStatus.Sequence)
-  if err then redis.call('HSET', K_JOB, 'error', err) end
+  -- finals is part of the events stream's sequence (JobStatus.Sequence)
+  local fields = { 'state', state, 'finishedAt', now, 'finals', (tonumber(own[4]) or 0) + 1 }
+  if err then fields[#fields + 1] = 'error'; fields[#fields + 1] = err end
+  for _, v in ipairs(opts.fields or {}) do fields[#fields + 1] = v end
+  redis.call('HSET', K_JOB, unpack(fields))
+  local gone = { K_READY, K_DELAYED, K_RUNNING, K_INFLIGHT, K_BATCHES, K_MERGE }
   -- A failed job keeps payloads and committed results so that its dead shards can be retried.
   if state == 'failed' then
-    redis.call('DEL', K_READY, K_DELAYED, K_RUNNING, K_INFLIGHT, K_BATCHES, K_MERGE)
     for _, k in ipairs({ K_PAYLOADS, K_RESULTS }) do redis.call('PEXPIRE', k, retention_ms) end
   else
-    redis.call('DEL', K_READY, K_DELAYED, K_RUNNING, K_INFLIGHT, K_BATCHES, K_MERGE, K_PAYLOADS, K_RESULTS)
+    gone[#gone + 1] = K_PAYLOADS; gone[#gone + 1] = K_RESULTS
   end
+  if opts.lease then gone[#gone + 1] = opts.lease end
+  redis.call('DEL', unpack(gone))
   -- What is left: the job, per-shard history and the result; they go when the retention ends.
-  for _, k in ipairs({ K_JOB, K_DONE, K_FAILURES, K_DEAD, K_RESULT }) do redis.call('PEXPIRE', k, retention_ms) end
+  local kept = { K_JOB, K_DONE }
+  if not opts.clean then kept[#kept + 1] = K_FAILURES; kept[#kept + 1] = K_DEAD end
+  if opts.result then
+    redis.call('SET', K_RESULT, opts.result, 'PX', retention_ms)
+  else
+    kept[#kept + 1] = K_RESULT
+  end
+  for _, k in ipairs(kept) do redis.call('PEXPIRE', k, retention_ms) end
   redis.call('PUBLISH', channel, flags == '' and job_id or (job_id .. '|' .. flags))
 end
 
@@ -87,6 +102,7 @@ end
 -- K_BATCHES holds, per lease fence f: field f = 'worker|startedAt|i1,i2,...' and field 'n:f' = shards of it still in flight.
 -- Counts k shards of lease f as settled; forgets the lease when none is left.
 local function settle(f, k, lease)
+  if k == 0 then return end
   if redis.call('HINCRBY', K_BATCHES, 'n:' .. f, -k) <= 0 then
     redis.call('HDEL', K_BATCHES, f, 'n:' .. f)
     redis.call('ZREM', K_RUNNING, f)

@@ -6,7 +6,6 @@ local state = redis.call('HGET', K_JOB, 'state')
 if not state then return { 'final', 'gone' } end
 if is_final(state) then return { 'final', state } end
 if redis.call('GET', K_MERGE) ~= ARGV[1] then return { 'stale' } end
-redis.call('SET', K_RESULT, ARGV[2])
 if ARGV[6] ~= '' then
   redis.call('DEL', KEYS[15])
   if redis.call('EXISTS', KEYS[14]) == 1 then
@@ -15,5 +14,5 @@ if ARGV[6] ~= '' then
   end
   redis.call('HSET', K_JOB, 'items', ARGV[6])
 end
-finish_job('succeeded', nil, now_ms(), tonumber(ARGV[3]), ARGV[4], ARGV[5])
+finish_job('succeeded', nil, now_ms(), tonumber(ARGV[3]), ARGV[4], ARGV[5], { result = ARGV[2] })
 return { 'ok' }

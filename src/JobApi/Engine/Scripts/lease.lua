@@ -6,7 +6,7 @@
 -- ARGV: 1 workerId, 2 token, 3 ttlMs, 4 maxCount, 5 backoffBaseMs, 6 jitter, 7 retentionMs, 8 eventsChannel, 9 jobId
 -- Returns {'gone'} | {'final', state} | {'merge'} | {'idle'}
 --       | {'ok', kind, fence, total, startedAt, mergeContext (only when the lease holds every shard, else ''), index1, attempt1, payload1, ...}
-local h = redis.call('HMGET', K_JOB, 'state', 'total', 'kind', 'payload', 'context')
+local h = redis.call('HMGET', K_JOB, 'state', 'total', 'kind', 'payload', 'context', 'fence', 'attempts')
 local state = h[1]
 if not state then return { 'gone' } end
 if is_final(state) then return { 'final', state } end
@@ -14,17 +14,21 @@ if is_final(state) then return { 'final', state } end
 if state == 'waiting' then return { 'final', state } end
 local worker, token, ttl, max_count = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local base, jitter, retention, channel, job_id = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9]
-local total = tonumber(h[2])
+local total, fence = tonumber(h[2]), tonumber(h[6]) or 0
 local now = now_ms()
--- The safety sweep (LeaseReaper) puts a job back into rotation when no worker has looked at it for a while.
+-- What this call writes to the job hash, in one HSET at the end: seenAt, and the start when the job was queued
+-- (the safety sweep, LeaseReaper, puts a job back into rotation when no worker has looked at it for a while).
+local seen = { 'seenAt', now }
 if state == 'queued' then
-  redis.call('HSET', K_JOB, 'seenAt', now, 'state', 'running', 'startedAt', now)
-else
-  redis.call('HSET', K_JOB, 'seenAt', now)
+  seen[#seen + 1] = 'state'; seen[#seen + 1] = 'running'
+  seen[#seen + 1] = 'startedAt'; seen[#seen + 1] = now
 end
+-- A job never leased (fence 0) has no lease to reap, no retry due and no failed attempt: its first lease skips
+-- those reads.
+local fresh = fence == 0
 
 -- Reap expired leases.
-for _, f in ipairs(redis.call('ZRANGEBYSCORE', K_RUNNING, '-inf', now, 'LIMIT', 0, 20)) do
+for _, f in ipairs(fresh and {} or redis.call('ZRANGEBYSCORE', K_RUNNING, '-inf', now, 'LIMIT', 0, 20)) do
   local lease = lease_key(f)
   local pttl = redis.call('PTTL', lease)
   if pttl > 0 then
@@ -46,7 +50,7 @@ for _, f in ipairs(redis.call('ZRANGEBYSCORE', K_RUNNING, '-inf', now, 'LIMIT', 
 end
 
 -- Due retries go to the front of the queue.
-local due = redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', now, 'LIMIT', 0, 1000)
+local due = fresh and {} or redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', now, 'LIMIT', 0, 1000)
 if #due > 0 then
   chunked('ZREM', K_DELAYED, due)
   chunked('LPUSH', K_READY, due)
@@ -54,13 +58,17 @@ end
 
 local popped = redis.call('LPOP', K_READY, max_count)
 if not popped then
+  redis.call('HSET', K_JOB, unpack(seen))
   if redis.call('HLEN', K_DONE) == total and redis.call('SET', K_MERGE, token, 'NX', 'PX', ttl) then
     return { 'merge' }
   end
   return { 'idle' }
 end
 
-local f = redis.call('HINCRBY', K_JOB, 'fence', 1)
+local f = fence + 1
+seen[#seen + 1] = 'fence'; seen[#seen + 1] = f
+seen[#seen + 1] = 'attempts'; seen[#seen + 1] = (tonumber(h[7]) or 0) + #popped
+redis.call('HSET', K_JOB, unpack(seen))
 redis.call('SET', lease_key(f), token, 'PX', ttl)
 redis.call('ZADD', K_RUNNING, now + ttl, f)
 redis.call('HSET', K_BATCHES, f, worker .. '|' .. now .. '|' .. table.concat(popped, ','), 'n:' .. f, #popped)
@@ -70,9 +78,8 @@ for _, i in ipairs(popped) do
   fields[#fields + 1] = f
 end
 chunked('HSET', K_INFLIGHT, fields)
-redis.call('HINCRBY', K_JOB, 'attempts', #popped)
 
-local fails = redis.call('HMGET', K_FAILURES, unpack(popped))
+local fails = fresh and {} or redis.call('HMGET', K_FAILURES, unpack(popped))
 local payloads = h[4] and {} or redis.call('HMGET', K_PAYLOADS, unpack(popped))
 local out = { 'ok', h[3], f, total, now, (#popped == total) and h[5] or '' }
 for k, i in ipairs(popped) do

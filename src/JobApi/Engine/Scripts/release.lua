@@ -14,5 +14,5 @@ if #back > 0 then
   chunked('LPUSH', K_READY, back)
   redis.call('HINCRBY', K_JOB, 'attempts', -#back)
 end
-settle(f, #ARGV - 2, KEYS[14])
+settle(f, #back, KEYS[14]) -- only the shards this lease still holds (see commit.lua)
 return #back
