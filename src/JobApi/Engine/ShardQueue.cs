@@ -122,8 +122,8 @@ public sealed partial class ShardQueue(IConnectionMultiplexer redis, RedisKeys k
         return released;
     }
 
-    /// <summary>Every shard result of a job in index order, read by index in pages of 1,000 fields, every page in one
-    /// round trip (HMGET; a scan of the hash would cost a round trip per page and come back in no order).</summary>
+    /// <summary>Every shard result of a job in index order, read by index in pages of 1,000 fields, 16 pages per round
+    /// trip (HMGET; a scan of the hash would cost a round trip per page and come back in no order).</summary>
     public async Task<string[]> ReadResultsAsync(string jobId, int total)
     {
         var values = await ReadFieldsAsync(keys.Job(jobId).Results, total);
@@ -133,21 +133,25 @@ public sealed partial class ShardQueue(IConnectionMultiplexer redis, RedisKeys k
         return results;
     }
 
-    /// <summary>Fields 0..count-1 of a hash, 1,000 per HMGET, every HMGET in one batch.</summary>
+    /// <summary>Fields 0..count-1 of a hash, 1,000 per HMGET, up to 16 HMGETs (16,000 fields) per round trip, so that
+    /// the replies on the wire at once stay bounded however many shards a job has.</summary>
     private async Task<RedisValue[]> ReadFieldsAsync(RedisKey hash, int count)
     {
-        const int page = 1000;
-        var batch = Db.CreateBatch();
-        var pages = new Task<RedisValue[]>[(count + page - 1) / page];
-        for (var p = 0; p < pages.Length; p++)
-        {
-            var fields = new RedisValue[Math.Min(page, count - p * page)];
-            for (var i = 0; i < fields.Length; i++) fields[i] = p * page + i;
-            pages[p] = batch.HashGetAsync(hash, fields);
-        }
-        batch.Execute();
+        const int page = 1000, pagesPerTrip = 16;
         var values = new RedisValue[count];
-        for (var p = 0; p < pages.Length; p++) (await pages[p]).CopyTo(values, p * page);
+        for (var first = 0; first < count; first += page * pagesPerTrip)
+        {
+            var batch = Db.CreateBatch();
+            var pages = new List<(int Start, Task<RedisValue[]> Read)>(pagesPerTrip);
+            for (var start = first; start < count && start < first + page * pagesPerTrip; start += page)
+            {
+                var fields = new RedisValue[Math.Min(page, count - start)];
+                for (var i = 0; i < fields.Length; i++) fields[i] = start + i;
+                pages.Add((start, batch.HashGetAsync(hash, fields)));
+            }
+            batch.Execute();
+            foreach (var (start, read) in pages) (await read).CopyTo(values, start);
+        }
         return values;
     }
 
