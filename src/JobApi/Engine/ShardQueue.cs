@@ -122,37 +122,33 @@ public sealed partial class ShardQueue(IConnectionMultiplexer redis, RedisKeys k
         return released;
     }
 
-    /// <summary>Every shard result of a job in index order, read by index in pages of 1,000 fields, 16 pages per round
-    /// trip (HMGET; a scan of the hash would cost a round trip per page and come back in no order).</summary>
+    /// <summary>Every shard result of a job in index order, read by index: HMGET of 1,000 fields a page, up to 16 pages
+    /// (16,000 fields) a round trip, so that the replies on the wire at once stay bounded however many shards a job has
+    /// (a scan of the hash would cost a round trip per page and come back in no order).</summary>
     public async Task<string[]> ReadResultsAsync(string jobId, int total)
     {
-        var values = await ReadFieldsAsync(keys.Job(jobId).Results, total);
-        var results = new string[total];
-        for (var i = 0; i < total; i++)
-            results[i] = (string?)values[i] ?? throw new InvalidOperationException($"Shard {i} of job {jobId} has no committed result.");
-        return results;
-    }
-
-    /// <summary>Fields 0..count-1 of a hash, 1,000 per HMGET, up to 16 HMGETs (16,000 fields) per round trip, so that
-    /// the replies on the wire at once stay bounded however many shards a job has.</summary>
-    private async Task<RedisValue[]> ReadFieldsAsync(RedisKey hash, int count)
-    {
         const int page = 1000, pagesPerTrip = 16;
-        var values = new RedisValue[count];
-        for (var first = 0; first < count; first += page * pagesPerTrip)
+        var hash = keys.Job(jobId).Results;
+        var results = new string[total];
+        for (var first = 0; first < total; first += page * pagesPerTrip)
         {
             var batch = Db.CreateBatch();
             var pages = new List<(int Start, Task<RedisValue[]> Read)>(pagesPerTrip);
-            for (var start = first; start < count && start < first + page * pagesPerTrip; start += page)
+            for (var start = first; start < total && start < first + page * pagesPerTrip; start += page)
             {
-                var fields = new RedisValue[Math.Min(page, count - start)];
+                var fields = new RedisValue[Math.Min(page, total - start)];
                 for (var i = 0; i < fields.Length; i++) fields[i] = start + i;
                 pages.Add((start, batch.HashGetAsync(hash, fields)));
             }
             batch.Execute();
-            foreach (var (start, read) in pages) (await read).CopyTo(values, start);
+            foreach (var (start, read) in pages)
+            {
+                var values = await read;
+                for (var i = 0; i < values.Length; i++)
+                    results[start + i] = (string?)values[i] ?? throw new InvalidOperationException($"Shard {start + i} of job {jobId} has no committed result.");
+            }
         }
-        return values;
+        return results;
     }
 
     /// <summary>Asks Redis for a reply of 2,000 short strings (a script that touches no key), like the reply to a
@@ -165,12 +161,12 @@ public sealed partial class ShardQueue(IConnectionMultiplexer redis, RedisKeys k
         _ = (RedisValue[])reply!;
     }
 
-    /// <summary>What a merge needs: the kind, its context, the shard count and the shard results on demand.</summary>
-    public async Task<(string Kind, string Context, int Total, IShardResults Results)?> OpenForMergeAsync(string jobId)
+    /// <summary>What a merge needs: the kind, its context and the shard results on demand (their count is the job's total).</summary>
+    public async Task<(string Kind, string Context, IShardResults Results)?> OpenForMergeAsync(string jobId)
     {
         var h = await Db.HashGetAsync(keys.Job(jobId).Job, ["kind", "context", "total"]);
         if (h[0].IsNull) return null;
-        return ((string)h[0]!, (string)h[1]!, (int)h[2], new RedisShardResults(Db, keys.Job(jobId), (int)h[2]));
+        return ((string)h[0]!, (string)h[1]!, new RedisShardResults(Db, keys.Job(jobId), (int)h[2]));
     }
 
     internal Task<RedisResultItems> StartItemsAsync(string jobId, string mergeToken) =>

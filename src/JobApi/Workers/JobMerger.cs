@@ -41,7 +41,7 @@ public sealed partial class JobMerger(ShardQueue queue, JobKindRegistry kinds, W
             await items.FlushAsync(cancellationToken);
             return await queue.FinishAsync(jobId, identity.Token, head, streaming.ResultHasItems ? items.Count : null);
         }
-        var results = await queue.ReadResultsAsync(jobId, open.Total);
+        var results = await queue.ReadResultsAsync(jobId, open.Results.Count);
         return await queue.FinishAsync(jobId, identity.Token, kind.Merge(open.Context, results));
     }
 
