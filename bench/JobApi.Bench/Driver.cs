@@ -21,13 +21,11 @@ public static class Driver
         var only = (Environment.GetEnvironmentVariable("JOBAPI_BENCH_ONLY") ?? "S1 S1b S2 S3").Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var results = new Results(Environment.GetEnvironmentVariable("PEERS_RESULTS"));
         await using var redis = await RedisProbe.ConnectAsync($"127.0.0.1:{port}");
-        var startupCpu = await WorkerStartupCpuAsync(port);
-        Console.Error.WriteLine($"worker start-up CPU (subtracted from per-job CPU): {startupCpu * 1000:F0} ms");
 
         if (only.Contains("S1"))
-            foreach (var c in Concurrencies([1, 8, 32])) await ManyJobsAsync(redis, port, results, n, c, startupCpu);
+            foreach (var c in Concurrencies([1, 8, 32])) await ManyJobsAsync(redis, port, results, n, c);
         if (only.Contains("S1b"))
-            foreach (var c in Concurrencies([1, 8, 32])) await OneBigJobAsync(redis, port, results, n, c, startupCpu);
+            foreach (var c in Concurrencies([1, 8, 32])) await OneBigJobAsync(redis, port, results, n, c);
         if (only.Contains("S2"))
             foreach (var c in Concurrencies([2, 8, 32])) await FanOutAsync(redis, port, results, Env("PEERS_SHARDS", 1000), c);
         if (only.Contains("S3")) await LatencyAsync(redis, port, results, Env("PEERS_LAT", 1000));
@@ -48,48 +46,58 @@ public static class Driver
         BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(120),
     };
 
-    /// <summary>CPU a worker process spends starting up with nothing to do; subtracted from per-job CPU.</summary>
-    private static async Task<double> WorkerStartupCpuAsync(int port)
-    {
-        await using var idle = await ServiceNode.StartAsync($"127.0.0.1:{port}", "Worker", 8, Prefix + "-idle");
-        await Task.Delay(300);
-        return idle.CpuSeconds;
-    }
-
     /// <summary>S1: N one-shard noop jobs submitted over HTTP by 32 clients (timed: enqueue), then a worker
     /// with concurrency c drains them (timed on the Redis clock: first shard start to last job finish).</summary>
-    private static async Task ManyJobsAsync(RedisProbe redis, int port, Results results, int n, int c, double startupCpu)
+    private static async Task ManyJobsAsync(RedisProbe redis, int port, Results results, int n, int c)
     {
         await redis.FlushAsync();
         await using var api = await ServiceNode.StartAsync($"127.0.0.1:{port}", "Api", 1, Prefix);
         using var http = Client(api);
-        await SubmitManyAsync(http, 500, 32); // warm-up of the API process, then start clean
-        await redis.FlushAsync();
+        await using var worker = await ServiceNode.StartAsync($"127.0.0.1:{port}", "Worker", c, Prefix);
+        // Warm-up of both processes (the worker runs these jobs), then the worker waits frozen while the queue fills.
+        await SubmitManyAsync(http, 500, 32);
+        var cpu = await FreezeWarmWorkerAsync(redis, worker);
         var clock = Stopwatch.StartNew();
         await SubmitManyAsync(http, n, 32);
         results.Add("S1", "HTTP POST, 32 in flight", "enqueue_jobs_per_s", n / clock.Elapsed.TotalSeconds, "jobs/s", new { n });
 
-        await MeasureProcessingAsync(redis, port, results, $"concurrency={c}", n, c, startupCpu, n);
+        await MeasureProcessingAsync(redis, results, $"concurrency={c}", n, worker, cpu, n);
     }
 
     /// <summary>S1 (b): one noop job of N shards, drained by a worker with concurrency c.</summary>
-    private static async Task OneBigJobAsync(RedisProbe redis, int port, Results results, int n, int c, double startupCpu)
+    private static async Task OneBigJobAsync(RedisProbe redis, int port, Results results, int n, int c)
     {
         await redis.FlushAsync();
         await using var api = await ServiceNode.StartAsync($"127.0.0.1:{port}", "Api", 1, Prefix);
         using var http = Client(api);
+        await using var worker = await ServiceNode.StartAsync($"127.0.0.1:{port}", "Worker", c, Prefix);
+        await PostAsync(http, new { kind = "noop", input = new { }, shards = 500 });
+        var cpu = await FreezeWarmWorkerAsync(redis, worker);
         await PostAsync(http, new { kind = "noop", input = new { }, shards = n });
-        await MeasureProcessingAsync(redis, port, results, $"one job of {n} shards, concurrency={c}", n, c, startupCpu, 1);
+        await MeasureProcessingAsync(redis, results, $"one job of {n} shards, concurrency={c}", n, worker, cpu, 1);
     }
 
-    private static async Task MeasureProcessingAsync(RedisProbe redis, int port, Results results, string setting, int shards, int c, double startupCpu, int jobs)
+    /// <summary>Waits until the worker has run the warm-up work (its code is compiled), freezes it, clears Redis and
+    /// returns the worker's CPU so far: what the measured drain adds to it is the worker's CPU for the work.</summary>
+    private static async Task<double> FreezeWarmWorkerAsync(RedisProbe redis, ServiceNode worker)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (await redis.PendingAsync(Prefix) > 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
+        await Task.Delay(200);
+        await worker.FreezeAsync();
+        await redis.FlushAsync();
+        return worker.CpuSeconds;
+    }
+
+    /// <summary>Thaws the frozen worker over the full queue and times the drain on the Redis clock.</summary>
+    private static async Task MeasureProcessingAsync(RedisProbe redis, Results results, string setting, int shards, ServiceNode worker, double cpuBefore, int jobs)
     {
         await redis.ResetStatsAsync();
         var redisCpu = await redis.CpuSecondsAsync();
-        await using var worker = await ServiceNode.StartAsync($"127.0.0.1:{port}", "Worker", c, Prefix);
+        await worker.ThawAsync();
         var deadline = DateTime.UtcNow.AddMinutes(3);
         while (await redis.PendingAsync(Prefix) > 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
-        var workerCpu = worker.CpuSeconds - startupCpu;
+        var workerCpu = worker.CpuSeconds - cpuBefore;
         redisCpu = await redis.CpuSecondsAsync() - redisCpu;
         var (first, last) = await redis.WindowAsync(Prefix);
         var seconds = (last - first) / 1000;

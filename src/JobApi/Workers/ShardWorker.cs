@@ -73,7 +73,7 @@ public sealed partial class ShardWorker(
             var free = capacity - busy;
             // While shards run, wait until a quarter of the slots are free so that one round trip leases a
             // batch, instead of one round per finished shard.
-            if (free > 0 && (busy == 0 || free >= Math.Max(1, capacity / 4)) && await TryStartWorkAsync(free)) continue;
+            if (free > 0 && (busy == 0 || free >= BatchFree) && await TryStartWorkAsync(free)) continue;
             await _wake.WaitAsync(_options.IdlePoll, stoppingToken);
         }
     }
@@ -141,18 +141,29 @@ public sealed partial class ShardWorker(
         return [.. ids.Take(Math.Min(free, MaxJobsPerRound))];
     }
 
+    /// <summary>Starts a leased batch with one work item per shard thread, not one per shard: each takes the batch's
+    /// next shard until none is left (a CPU-bound shard runs to its end there, an awaiting one holds its slot and
+    /// frees the thread), so a batch of fast shards costs a few thread hand-offs instead of one each.</summary>
     private void StartBatch(LeaseGrant grant)
     {
         var batch = new LeasedBatch(grant);
         _batches[(batch.JobId, batch.Fence)] = batch;
         kinds.TryGet(grant.JobKind, out var kind);
         progress.Changed(grant.JobId);
-        foreach (var shard in grant.Shards!)
-        {
-            Interlocked.Increment(ref _busy);
-            _threads.Start(() => _ = StartShardAsync(batch, kind, shard));
-        }
+        var shards = grant.Shards!;
+        Interlocked.Add(ref _busy, shards.Count);
+        var next = -1;
+        for (var t = Math.Min(_threads.Count, shards.Count); t > 0; t--)
+            _threads.Start(() =>
+            {
+                for (var i = Interlocked.Increment(ref next); i < shards.Count; i = Interlocked.Increment(ref next))
+                    _ = StartShardAsync(batch, kind, shards[i]);
+            });
     }
+
+    /// <summary>Free slots the dispatch loop waits for while shards run, so that one round trip leases a batch instead
+    /// of one round per finished shard: a quarter of the concurrency.</summary>
+    private int BatchFree => Math.Max(1, _options.EffectiveConcurrency / 4);
 
     private async Task StartShardAsync(LeasedBatch batch, IJobKind? kind, LeasedShard shard)
     {
@@ -170,8 +181,9 @@ public sealed partial class ShardWorker(
         {
             _running.TryRemove((batch.JobId, shard.Index), out _);
             Retire(batch);
-            Interlocked.Decrement(ref _busy);
-            _wake.Set();
+            // Wake the dispatch loop only when it would act: the free slots reach a batch's worth, or none is busy.
+            var busy = Interlocked.Decrement(ref _busy);
+            if (busy == 0 || _options.EffectiveConcurrency - busy == BatchFree) _wake.Set();
         }
     }
 

@@ -34,6 +34,7 @@ public class ShardThreadsTests
         {
             using var threads = new ShardThreads(concurrency);
             var expected = Math.Min(Environment.ProcessorCount, concurrency);
+            Assert.Equal(expected, threads.Count);
             var names = new ConcurrentDictionary<int, byte>();
             using var started = new CountdownEvent(expected);
             using var finished = new CountdownEvent(expected + 3);
