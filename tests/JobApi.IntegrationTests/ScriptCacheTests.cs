@@ -4,15 +4,15 @@ using StackExchange.Redis;
 namespace JobApi.IntegrationTests;
 
 /// <summary>
-/// The engine sends its scripts by SHA1 (<c>EVALSHA</c>). Redis forgets loaded scripts on a restart, on a failover to
-/// a replica that never ran them and on <c>SCRIPT FLUSH</c>: the first call after that is refused with
-/// <c>NOSCRIPT</c>, is sent again with the script's text (which loads it), and the work goes on.
+/// Redis forgets loaded scripts on a restart, on a failover to a replica that never ran them and on
+/// <c>SCRIPT FLUSH</c>. The engine's next calls are refused with <c>NOSCRIPT</c>, are sent again with the script's
+/// text (which loads it), and the work goes on.
 /// </summary>
 [Collection(RedisCollection.Name)]
 public sealed class ScriptCacheTests(RedisServerFixture redis, ServiceFixture service) : ApiTest(redis, service)
 {
     [Fact]
-    public async Task Jobs_run_on_after_Redis_forgets_the_scripts_and_the_reloaded_scripts_answer_to_their_SHA1()
+    public async Task Jobs_run_on_after_Redis_forgets_the_scripts_and_the_scripts_are_loaded_again()
     {
         await Client.ResultAsync((await Client.SubmitAsync(new { kind = "noop", input = new { }, shards = 3 })).Id());
         await using var admin = await ConnectionMultiplexer.ConnectAsync(Redis.ConnectionString + ",allowAdmin=true");
@@ -24,11 +24,11 @@ public sealed class ScriptCacheTests(RedisServerFixture redis, ServiceFixture se
         var result = await Client.ResultAsync(job.Id());
         Assert.Equal(9_592, result.GetProperty("count").GetInt64()); // pi(10^5)
 
-        // Loaded again, under the hash Redis computes from the text (SCRIPT EXISTS hashes it on the client side).
+        // Loaded again (SCRIPT EXISTS hashes the text on the client side).
         foreach (var script in new[] { LuaScripts.Submit, LuaScripts.Lease, LuaScripts.Commit })
             Assert.True(await server.ScriptExistsAsync(script));
-        // Once each script is loaded again (background loops reload theirs on their next call), a job runs by SHA1
-        // alone: no call of it is refused. Were the engine's hash not Redis's, every call would be.
+        // Once each script is loaded again (background loops reload theirs on their next call), a job runs with no
+        // call refused: the client goes back to sending the scripts by hash.
         await TestSupport.WaitUntilAsync(async () =>
         {
             var before = await RefusedScriptCallsAsync(server);

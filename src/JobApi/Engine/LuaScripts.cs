@@ -61,39 +61,7 @@ public static class LuaScripts
     /// (<c>MOVED</c> and <c>ASK</c> are followed by StackExchange.Redis itself), within a bounded budget
     /// (about 3 s); past it the error goes to the caller as any Redis error. The first call is queued synchronously,
     /// so a batch's <c>Execute</c> still sends it; the retries go on the multiplexer's database.
-    /// The engine's own scripts go by their SHA1 (<c>EVALSHA</c>), computed once here: given the text, the client
-    /// looks its hash up by the text's content on every call, which for scripts of several KB was a few percent of a
-    /// worker's CPU. A server that does not know the script yet (first use, a restart, a failover, <c>SCRIPT FLUSH</c>)
-    /// answers <c>NOSCRIPT</c>; the call is then sent again with the text, which loads it there.
     /// </summary>
-    public static Task<RedisResult> EvaluateAsync(this IDatabaseAsync db, string script, RedisKey[] keys, RedisValue[] args)
-    {
-        Func<Task<RedisResult>> again = () => db.Multiplexer.GetDatabase().ScriptEvaluateAsync(script, keys, args);
-        if (!Hashes.TryGetValue(script, out var hash)) return SlotRetry.RunAsync(db.ScriptEvaluateAsync(script, keys, args), again);
-        return SlotRetry.RunAsync(LoadWhenMissingAsync(db.ScriptEvaluateAsync(hash, keys, args), again), again);
-    }
-
-    private static async Task<RedisResult> LoadWhenMissingAsync(Task<RedisResult> bySha, Func<Task<RedisResult>> withText)
-    {
-        try
-        {
-            return await bySha;
-        }
-        catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
-        {
-            return await withText(); // NOSCRIPT: nothing ran, so sending it again is safe
-        }
-    }
-
-    /// <summary>The SHA1 of each of the scripts above, found by reference (they are static strings). Declared after
-    /// them: static fields are set in order.</summary>
-    private static readonly Dictionary<string, byte[]> Hashes = HashAll();
-
-    private static Dictionary<string, byte[]> HashAll()
-    {
-        var hashes = new Dictionary<string, byte[]>(ReferenceEqualityComparer.Instance);
-        foreach (var field in typeof(LuaScripts).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static))
-            if (field.GetValue(null) is string script) hashes.TryAdd(script, System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes(script)));
-        return hashes;
-    }
+    public static Task<RedisResult> EvaluateAsync(this IDatabaseAsync db, string script, RedisKey[] keys, RedisValue[] args) =>
+        SlotRetry.RunAsync(db.ScriptEvaluateAsync(script, keys, args), () => db.Multiplexer.GetDatabase().ScriptEvaluateAsync(script, keys, args));
 }
