@@ -81,12 +81,18 @@ public static class Driver
     /// returns the worker's CPU so far: what the measured drain adds to it is the worker's CPU for the work.</summary>
     private static async Task<double> FreezeWarmWorkerAsync(RedisProbe redis, ServiceNode worker)
     {
-        var deadline = DateTime.UtcNow.AddMinutes(1);
-        while (await redis.PendingAsync(Prefix) > 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
+        await WaitDrainedAsync(redis, TimeSpan.FromMinutes(1));
         await Task.Delay(200);
         await worker.FreezeAsync();
         await redis.FlushAsync();
         return worker.CpuSeconds;
+    }
+
+    /// <summary>Waits until no job of the bench is unfinished, at most <paramref name="limit"/>.</summary>
+    private static async Task WaitDrainedAsync(RedisProbe redis, TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (await redis.PendingAsync(Prefix) > 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
     }
 
     /// <summary>Thaws the frozen worker over the full queue and times the drain on the Redis clock.</summary>
@@ -95,8 +101,7 @@ public static class Driver
         await redis.ResetStatsAsync();
         var redisCpu = await redis.CpuSecondsAsync();
         await worker.ThawAsync();
-        var deadline = DateTime.UtcNow.AddMinutes(3);
-        while (await redis.PendingAsync(Prefix) > 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
+        await WaitDrainedAsync(redis, TimeSpan.FromMinutes(3));
         var workerCpu = worker.CpuSeconds - cpuBefore;
         redisCpu = await redis.CpuSecondsAsync() - redisCpu;
         var (first, last) = await redis.WindowAsync(Prefix);

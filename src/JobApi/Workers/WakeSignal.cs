@@ -8,7 +8,7 @@ public sealed class WakeSignal
 
     public void Set()
     {
-        // Already set is the common case on a busy worker (every finished shard sets it): no exception for it.
+        // Already set is common (nudges, merges and finished shards all set it): no exception for it.
         if (_signal.CurrentCount > 0) return;
         try { _signal.Release(); }
         catch (SemaphoreFullException) { /* set by another thread in between */ }
