@@ -130,17 +130,31 @@ public static class Driver
         long check = 0;
         for (var i = 0; i < shards; i++) check += TrialDivisionPrimes.CountPrimes(20_000);
         results.Add("S2", "no queue, 1 thread", "compute_only_ms", floor.Elapsed.TotalMilliseconds, "ms", new { shards });
+        var sent = DateTime.UtcNow;
         var clock = Stopwatch.StartNew();
-        var sum = await RunFanOutAsync(http, shards);
+        var (sum, id) = await FanOutJobAsync(http, shards);
         var ms = clock.Elapsed.TotalMilliseconds;
-        results.Add("S2", $"concurrency={c}", "fanout_e2e_ms", ms, "ms", new { shards, aggregate = sum, verified = sum == check && sum == 2262L * shards });
+        var seen = DateTime.UtcNow;
+        // Where the time went, from the job's own times (ms on this machine's clock): the submit call until the job
+        // existed, the wait for its first lease, the run with its merge, and the wait for the client to see the end.
+        using var status = JsonDocument.Parse(await http.GetStringAsync($"/v1/jobs/{id}"));
+        DateTime At(string name) => status.RootElement.GetProperty(name).GetDateTime();
+        double Ms(DateTime from, DateTime to) => Math.Round((to - from).TotalMilliseconds, 1);
+        results.Add("S2", $"concurrency={c}", "fanout_e2e_ms", ms, "ms", new
+        {
+            shards, aggregate = sum, verified = sum == check && sum == 2262L * shards,
+            submit_ms = Ms(sent, At("createdAt")), queued_ms = Ms(At("createdAt"), At("startedAt")),
+            run_ms = Ms(At("startedAt"), At("finishedAt")), seen_ms = Ms(At("finishedAt"), seen),
+        });
     }
 
-    internal static async Task<long> RunFanOutAsync(HttpClient http, int shards)
+    internal static async Task<long> RunFanOutAsync(HttpClient http, int shards) => (await FanOutJobAsync(http, shards)).Sum;
+
+    private static async Task<(long Sum, string Id)> FanOutJobAsync(HttpClient http, int shards)
     {
         var id = await PostAsync(http, new { kind = TrialDivisionPrimes.KindName, input = new { limit = 20_000 }, shards });
         using var doc = JsonDocument.Parse(await http.GetStringAsync($"/v1/jobs/{id}/result?waitSeconds=60"));
-        return doc.RootElement.GetProperty("result").GetProperty("sum").GetInt64();
+        return (doc.RootElement.GetProperty("result").GetProperty("sum").GetInt64(), id);
     }
 
     /// <summary>S3: one job at a time, from the submit call to the client seeing it completed (result with waitSeconds).</summary>

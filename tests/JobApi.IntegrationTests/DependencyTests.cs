@@ -73,9 +73,12 @@ public sealed class DependencyTests(RedisServerFixture redis, ServiceFixture ser
     public async Task A_final_event_names_dependents_only_when_the_job_has_some()
     {
         var events = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var followUps = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var subscriber = Redis.Redis.GetSubscriber();
         Action<StackExchange.Redis.RedisChannel, StackExchange.Redis.RedisValue> handler = (_, message) => events.Enqueue(message!);
+        Action<StackExchange.Redis.RedisChannel, StackExchange.Redis.RedisValue> followUp = (_, message) => followUps.Enqueue(message!);
         await subscriber.SubscribeAsync(Keys.EventsChannel, handler);
+        await subscriber.SubscribeAsync(Keys.FollowUpChannel, followUp);
         try
         {
             var plain = await Client.SubmitAsync(new { kind = "noop", input = new { } });
@@ -88,10 +91,14 @@ public sealed class DependencyTests(RedisServerFixture redis, ServiceFixture ser
             Assert.Contains(parent.Id() + "|d", events);
             Assert.Contains(child.Id(), events);
             Assert.DoesNotContain(events, e => e.StartsWith(plain.Id() + "|", StringComparison.Ordinal) || e.StartsWith(child.Id() + "|", StringComparison.Ordinal));
+            // The nodes' follow-up channel carries the parent's end (it has dependents), not the jobs that simply succeeded.
+            Assert.Equal([parent.Id() + "|d"], followUps.Where(e => e.StartsWith(plain.Id(), StringComparison.Ordinal)
+                || e.StartsWith(parent.Id(), StringComparison.Ordinal) || e.StartsWith(child.Id(), StringComparison.Ordinal)));
         }
         finally
         {
             await subscriber.UnsubscribeAsync(Keys.EventsChannel, handler);
+            await subscriber.UnsubscribeAsync(Keys.FollowUpChannel, followUp);
         }
     }
 }

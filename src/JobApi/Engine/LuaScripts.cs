@@ -22,6 +22,10 @@ public static class LuaScripts
     public static readonly string Delete = Load("delete");
     public static readonly string Webhook = Load("webhook");
     public static readonly string Retry = Load("retry");
+    /// <summary><see cref="Lease"/> and <see cref="Commit"/> for several jobs in one script call (many.lua), on a Redis
+    /// that is not a cluster.</summary>
+    public static readonly string LeaseMany = Many("lease");
+    public static readonly string CommitMany = Many("commit");
     /// <summary>Not job scripts: they work on the rotation of active jobs alone.</summary>
     public static readonly string Rotate = Read("rotate");
     /// <summary>Input scripts touch one input's keys only, so they go without <c>common.lua</c>.</summary>
@@ -37,6 +41,8 @@ public static class LuaScripts
     public static readonly string Rate = Read("rate");
 
     private static string Load(string name) => Read("common") + "\n" + Read(name);
+
+    private static string Many(string name) => Read("common") + "\nlocal function one(KEYS, ARGV)\n" + Read(name) + "\nend\n" + Read("many");
 
     private static string Read(string name)
     {
@@ -54,6 +60,33 @@ public static class LuaScripts
         return db.EvaluateAsync(script, keys, args);
     }
 
+    /// <summary>Runs one job script (built by <see cref="Many"/>) for several calls in one script call; the reply holds
+    /// one reply per call, in order. Only on a Redis that is not a cluster: the calls' keys are in different slots.</summary>
+    public static Task<RedisResult> RunManyAsync(this IDatabaseAsync db, string script, IReadOnlyList<JobCall> calls)
+    {
+        var keyCount = 0;
+        var argCount = 1;
+        foreach (var call in calls)
+        {
+            keyCount += call.Keys.Length;
+            argCount += 2 + call.Args.Length;
+        }
+        var keys = new RedisKey[keyCount];
+        var args = new RedisValue[argCount];
+        args[0] = calls.Count;
+        int k = 0, a = 1;
+        foreach (var call in calls)
+        {
+            call.Keys.CopyTo(keys, k);
+            k += call.Keys.Length;
+            args[a++] = call.Keys.Length;
+            args[a++] = call.Args.Length;
+            call.Args.CopyTo(args, a);
+            a += call.Args.Length;
+        }
+        return db.ScriptEvaluateAsync(script, keys, args);
+    }
+
     /// <summary>
     /// Every script goes through here. While a Redis Cluster slot migrates between primaries, a script whose keys
     /// are split between the two nodes (or that the target cannot serve yet) is refused with <c>TRYAGAIN</c>: it did
@@ -65,3 +98,6 @@ public static class LuaScripts
     public static Task<RedisResult> EvaluateAsync(this IDatabaseAsync db, string script, RedisKey[] keys, RedisValue[] args) =>
         SlotRetry.RunAsync(db.ScriptEvaluateAsync(script, keys, args), () => db.Multiplexer.GetDatabase().ScriptEvaluateAsync(script, keys, args));
 }
+
+/// <summary>One call of a job script: its keys (the job's data keys, then its own) and its arguments.</summary>
+public readonly record struct JobCall(RedisKey[] Keys, RedisValue[] Args);

@@ -99,8 +99,14 @@ public sealed class RedisKeys(string prefix, int partitions = 1)
     /// <summary>Published when work appears (message: job id).</summary>
     public RedisChannel NudgeChannel => RedisChannel.Literal($"{Prefix}:nudge");
 
-    /// <summary>Published when a job reaches a final state (message: job id).</summary>
+    /// <summary>Published when a job reaches a final state (message: the final event, <see cref="FinalEvent"/>); API
+    /// nodes listen to it for the requests and streams that wait for a job.</summary>
     public RedisChannel EventsChannel => RedisChannel.Literal($"{Prefix}:events");
+
+    /// <summary>The final events that leave the nodes something to do (the job has dependents or a webhook, or it did
+    /// not succeed and workers stop its shards); a job that simply succeeded is not published here. common.lua's
+    /// finish_job spells it as the events channel + <c>:follow-up</c>.</summary>
+    public RedisChannel FollowUpChannel => RedisChannel.Literal($"{Prefix}:events:follow-up");
 
     /// <summary>Published (rate-limited) when a job makes progress (message: job id). Workers do not listen to it.</summary>
     public RedisChannel ProgressChannel => RedisChannel.Literal($"{Prefix}:progress");

@@ -27,8 +27,8 @@ public sealed partial class Scheduler(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // Most jobs end with nothing else due: their event carries no flag and costs this node nothing.
-        await redis.GetSubscriber().SubscribeAsync(keys.EventsChannel, (channel, message) =>
+        // Most jobs end with nothing else due: their event is not on the follow-up channel and costs this node nothing.
+        await redis.GetSubscriber().SubscribeAsync(keys.FollowUpChannel, (channel, message) =>
         {
             if (FinalEvent.Parse(message!) is { } e && (e.Dependents || e.Webhook)) _ = Task.Run(() => OnJobFinishedAsync(e));
         });

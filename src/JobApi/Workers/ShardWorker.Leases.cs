@@ -54,7 +54,9 @@ public sealed partial class ShardWorker
 
     private void AbandonJob(string jobId)
     {
-        foreach (var key in _batches.Keys.Where(k => k.JobId == jobId)) Abandon(key.JobId, key.Fence, AbandonReason.JobFinished);
+        // Enumerated in place: Keys would copy every held lease under all the dictionary's locks.
+        foreach (var (key, _) in _batches)
+            if (key.JobId == jobId) Abandon(key.JobId, key.Fence, AbandonReason.JobFinished);
     }
 
     private void Abandon(string jobId, long fence, AbandonReason reason)

@@ -40,7 +40,8 @@ public sealed partial class ShardWorker(
     {
         var subscriber = redis.GetSubscriber();
         await subscriber.SubscribeAsync(keys.NudgeChannel, (_, message) => OnNudge(message!));
-        await subscriber.SubscribeAsync(keys.EventsChannel, (_, message) => AbandonJob(FinalEvent.Parse(message!).JobId));
+        // A job that ended other than by success (canceled, failed, timed out): stop its shards here.
+        await subscriber.SubscribeAsync(keys.FollowUpChannel, (_, message) => AbandonJob(FinalEvent.Parse(message!).JobId));
         try
         {
             await queue.WarmUpAsync();
@@ -93,12 +94,13 @@ public sealed partial class ShardWorker(
             var asked = Enumerable.Range(0, jobs.Length).Where(i => share[i] > 0).ToArray();
             var grants = await queue.LeaseAsync(asked.Select(i => jobs[i]).ToArray(), asked.Select(i => share[i]).ToArray(), identity.Id, identity.Token);
             var found = false;
+            List<LeaseGrant>? leased = null;
             foreach (var grant in grants)
             {
                 switch (grant.Kind)
                 {
                     case LeaseKind.Shards:
-                        StartBatch(grant);
+                        (leased ??= new(grants.Length)).Add(grant);
                         found = true;
                         break;
                     case LeaseKind.Merge:
@@ -110,6 +112,7 @@ public sealed partial class ShardWorker(
                         break;
                 }
             }
+            if (leased is not null) StartBatches(leased);
             // Nudged jobs that had nothing for this worker: look at the rotation at once rather than wait.
             return found || nudged is not null;
         }
@@ -141,23 +144,28 @@ public sealed partial class ShardWorker(
         return [.. ids.Take(Math.Min(free, MaxJobsPerRound))];
     }
 
-    /// <summary>Starts a leased batch with one work item per shard thread, not one per shard: each takes the batch's
-    /// next shard until none is left (a CPU-bound shard runs to its end there, an awaiting one holds its slot and
-    /// frees the thread), so a batch of fast shards costs a few thread hand-offs instead of one each.</summary>
-    private void StartBatch(LeaseGrant grant)
+    /// <summary>Starts the batches one round leased with one work item per shard thread, not one per shard or per batch:
+    /// each takes the round's next shard until none is left (a CPU-bound shard runs to its end there, an awaiting one
+    /// holds its slot and frees the thread), so a round of fast shards, or of one-shard jobs, costs a few thread
+    /// hand-offs instead of one each.</summary>
+    private void StartBatches(List<LeaseGrant> grants)
     {
-        var batch = new LeasedBatch(grant);
-        _batches[(batch.JobId, batch.Fence)] = batch;
-        kinds.TryGet(grant.JobKind, out var kind);
-        progress.Changed(grant.JobId);
-        var shards = grant.Shards!;
-        Interlocked.Add(ref _busy, shards.Count);
+        var work = new List<(LeasedBatch Batch, IJobKind? Kind, LeasedShard Shard)>();
+        foreach (var grant in grants)
+        {
+            var batch = new LeasedBatch(grant);
+            _batches[(batch.JobId, batch.Fence)] = batch;
+            kinds.TryGet(grant.JobKind, out var kind);
+            progress.Changed(grant.JobId);
+            foreach (var shard in grant.Shards!) work.Add((batch, kind, shard));
+        }
+        Interlocked.Add(ref _busy, work.Count);
         var next = -1;
-        for (var t = Math.Min(_threads.Count, shards.Count); t > 0; t--)
+        for (var t = Math.Min(_threads.Count, work.Count); t > 0; t--)
             _threads.Start(() =>
             {
-                for (var i = Interlocked.Increment(ref next); i < shards.Count; i = Interlocked.Increment(ref next))
-                    _ = StartShardAsync(batch, kind, shards[i]);
+                for (var i = Interlocked.Increment(ref next); i < work.Count; i = Interlocked.Increment(ref next))
+                    _ = StartShardAsync(work[i].Batch, work[i].Kind, work[i].Shard);
             });
     }
 

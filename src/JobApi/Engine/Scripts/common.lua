@@ -41,7 +41,8 @@ end
 -- Moves the job to a final state: stops queued and running work, drops data nobody needs, starts retention.
 -- A job's own retainSeconds (field retainMs) overrides the configured retention.
 -- The final event is the job id, followed by '|' and flags when the end makes other work due: 'd' the job has
--- dependents, 'w' it has a webhook (see FinalEvent); nodes act on a finished job only when a flag says so.
+-- dependents, 'w' it has a webhook (see FinalEvent); nodes act on a finished job only when a flag says so, or when it
+-- did not succeed (workers stop its shards).
 -- opts (optional), folded into the calls this makes anyway: fields = more job hash fields to set, lease = a lease
 -- key to delete, result = the result to store, clean = true when no attempt of the job ever failed (it has no
 -- failure or dead-letter key to give a retention).
@@ -73,7 +74,12 @@ local function finish_job(state, err, now, retention_ms, channel, job_id, opts)
     kept[#kept + 1] = K_RESULT
   end
   for _, k in ipairs(kept) do redis.call('PEXPIRE', k, retention_ms) end
-  redis.call('PUBLISH', channel, flags == '' and job_id or (job_id .. '|' .. flags))
+  local event = flags == '' and job_id or (job_id .. '|' .. flags)
+  redis.call('PUBLISH', channel, event)
+  -- The nodes' follow-up channel (RedisKeys.FollowUpChannel, the events channel + ':follow-up') gets the event too
+  -- only when the end leaves them something to do: dependents or a webhook, or shards to stop (any end other than
+  -- success). A job that simply succeeded costs the workers and schedulers no message.
+  if flags ~= '' or state ~= 'succeeded' then redis.call('PUBLISH', channel .. ':follow-up', event) end
 end
 
 -- Failed attempts of shard i so far.
