@@ -29,8 +29,20 @@ public sealed partial class ShardQueue(IConnectionMultiplexer redis, RedisKeys k
     private IDatabase Db => redis.GetDatabase();
 
     /// <summary>True on a Redis that is not a cluster: calls for several jobs may then share one script call
-    /// (<see cref="LuaScripts.RunManyAsync"/>). On a cluster each job's keys are in a slot of their own.</summary>
-    private bool Grouped => _grouped ??= redis.GetServers().All(s => s.ServerType is ServerType.Standalone or ServerType.Sentinel);
+    /// (<see cref="LuaScripts.RunManyAsync"/>). On a cluster each job's keys are in a slot of their own. Until a server
+    /// has answered, its kind is not known and the per-job calls (which work everywhere) are used.</summary>
+    private bool Grouped
+    {
+        get
+        {
+            if (_grouped is { } known) return known;
+            var servers = redis.GetServers();
+            if (!servers.Any(s => s.IsConnected)) return false;
+            var grouped = servers.All(s => s.ServerType is ServerType.Standalone or ServerType.Sentinel);
+            _grouped = grouped;
+            return grouped;
+        }
+    }
     private bool? _grouped;
 
     /// <summary>At most this many commits share one script call: a group holds Redis for about 50 µs per job.</summary>

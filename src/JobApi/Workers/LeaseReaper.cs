@@ -66,9 +66,12 @@ public sealed partial class LeaseReaper(
         var pending = keys.Pending(partition);
         var staleAfter = (long)(_worker.LeaseTtl.TotalMilliseconds + 3 * _worker.IdlePoll.TotalMilliseconds);
         var requeued = 0;
+        // Only jobs created more than staleAfter ago can have gone unseen that long (a job's score is its creation time):
+        // a backlog of fresh jobs costs the sweep nothing. Finished young entries are left to the workers' drops, or to
+        // a later sweep.
         for (long start = 0; ; start += Page)
         {
-            var entries = await db.SortedSetRangeByRankWithScoresAsync(pending, start, start + Page - 1);
+            var entries = await db.SortedSetRangeByScoreWithScoresAsync(pending, double.NegativeInfinity, nowMs - staleAfter, skip: start, take: Page);
             if (entries.Length == 0) break;
             var batch = db.CreateBatch();
             var reads = entries.Select(e => batch.HashGetAsync(keys.Job(e.Element!).Job, ["state", "seenAt", "priority"])).ToArray();

@@ -139,7 +139,11 @@ public sealed class ServiceProcess : IDisposable
             // An armed node may reach its crash point (work was queued for it) before it answers a probe.
             if (_process!.HasExited && MayCrash && _process.ExitCode == 137) return;
             if (_process.HasExited)
+            {
+                // The parameterless wait also waits until the output readers have delivered the last lines (the reason).
+                await _process.WaitForExitAsync();
                 throw new InvalidOperationException($"{Name} exited with code {_process.ExitCode} while starting.\n{LogTail()}");
+            }
             try
             {
                 using var response = await Health.GetAsync(new Uri(BaseAddress, path));
