@@ -11,7 +11,7 @@ namespace JobApi.IntegrationTests;
 /// </summary>
 [Collection(RedisCollection.Name)]
 public sealed class GroupedScriptTests(RedisServerFixture redis, ServiceFixture service)
-    : ApiTest(redis, service, new Dictionary<string, string?> { ["JobApi:Roles"] = "Api" })
+    : ApiTest(redis, service, ApiOnly)
 {
     [Fact]
     public async Task Leases_and_commits_of_several_jobs_in_one_script_call_each_act_on_their_own_job()

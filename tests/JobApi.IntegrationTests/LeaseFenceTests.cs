@@ -12,7 +12,7 @@ namespace JobApi.IntegrationTests;
 /// </summary>
 [Collection(RedisCollection.Name)]
 public sealed class LeaseFenceTests(RedisServerFixture redis, ServiceFixture service)
-    : ApiTest(redis, service, new Dictionary<string, string?> { ["JobApi:Roles"] = "Api" })
+    : ApiTest(redis, service, ApiOnly)
 {
     [Fact]
     public async Task Refused_shards_of_a_reused_fence_leave_the_live_lease_intact_and_the_job_ends()

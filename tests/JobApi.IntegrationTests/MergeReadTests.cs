@@ -8,7 +8,7 @@ namespace JobApi.IntegrationTests;
 /// result comes back in index order across pages and round trips, and a missing one is an error, never a gap.</summary>
 [Collection(RedisCollection.Name)]
 public sealed class MergeReadTests(RedisServerFixture redis, ServiceFixture service)
-    : ApiTest(redis, service, new Dictionary<string, string?> { ["JobApi:Roles"] = "Api" })
+    : ApiTest(redis, service, ApiOnly)
 {
     [Theory]
     [InlineData(1)]

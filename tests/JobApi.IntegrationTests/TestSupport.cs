@@ -33,6 +33,9 @@ public sealed class ServiceFixture : IAsyncLifetime
 public abstract class ApiTest(RedisServerFixture redis, ServiceFixture service, IReadOnlyDictionary<string, string?>? settings = null)
     : IClassFixture<ServiceFixture>
 {
+    /// <summary>Settings of a node without a worker, for tests that drive every lease and commit themselves.</summary>
+    protected static IReadOnlyDictionary<string, string?> ApiOnly { get; } = new Dictionary<string, string?> { ["JobApi:Roles"] = "Api" };
+
     protected RedisServerFixture Redis { get; } = redis;
     protected JobApiFactory Factory { get; } = service.Get(redis, settings);
     private HttpClient? _client;
