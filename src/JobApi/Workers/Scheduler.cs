@@ -32,26 +32,11 @@ public sealed partial class Scheduler(
         {
             if (FinalEvent.Parse(message!) is { } e && (e.Dependents || e.Webhook)) _ = Task.Run(() => OnJobFinishedAsync(e));
         });
-        while (!stoppingToken.IsCancellationRequested)
+        await _wake.RunAsync(async () =>
         {
-            _wake.Reset();
-            try
-            {
-                await Task.WhenAll(due.PromoteDueAsync(), FireSchedulesAsync(), due.EnforceTimeoutsAsync());
-            }
-            catch (Exception e) when (e is RedisException or TimeoutException)
-            {
-                Log.RedisError(logger, e);
-            }
-            try
-            {
-                await _wake.WaitAsync(_options.Scheduler.PollInterval, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+            await Task.WhenAll(due.PromoteDueAsync(), FireSchedulesAsync(), due.EnforceTimeoutsAsync());
+            return false;
+        }, _options.Scheduler.PollInterval, e => Log.RedisError(logger, e), stoppingToken);
     }
 
     private async Task OnJobFinishedAsync(FinalEvent finished)

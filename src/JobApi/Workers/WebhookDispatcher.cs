@@ -27,28 +27,12 @@ public sealed partial class WebhookDispatcher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
+        await _wake.RunAsync(async () =>
         {
-            _wake.Reset();
-            try
-            {
-                var (now, claimed, full) = await due.ClaimJobsAsync(keys.Webhooks, 32);
-                await Task.WhenAll(claimed.Select(c => DeliverAsync(c.Member, now, stoppingToken)));
-                if (full) continue;
-            }
-            catch (Exception e) when (e is RedisException or TimeoutException)
-            {
-                Log.RedisError(logger, e);
-            }
-            try
-            {
-                await _wake.WaitAsync(_options.Scheduler.PollInterval, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+            var (now, claimed, full) = await due.ClaimJobsAsync(keys.Webhooks, 32);
+            await Task.WhenAll(claimed.Select(c => DeliverAsync(c.Member, now, stoppingToken)));
+            return full;
+        }, _options.Scheduler.PollInterval, e => Log.RedisError(logger, e), stoppingToken);
     }
 
     private async Task DeliverAsync(string id, long now, CancellationToken stoppingToken)
