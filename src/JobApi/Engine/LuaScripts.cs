@@ -56,8 +56,8 @@ public static class LuaScripts
     /// <summary>Runs a job script with the job's data keys first, then <paramref name="extraKeys"/>.</summary>
     public static Task<RedisResult> RunAsync(this IDatabaseAsync db, string script, JobKeys job, RedisValue[] args, params RedisKey[] extraKeys)
     {
-        var keys = extraKeys.Length == 0 ? job.DataKeys : [.. job.DataKeys, .. extraKeys];
-        return db.EvaluateAsync(script, keys, args);
+        var call = JobCall.For(job, args, extraKeys);
+        return db.EvaluateAsync(script, call.Keys, call.Args);
     }
 
     /// <summary>Runs one job script (built by <see cref="Many"/>) for several calls in one script call; the reply holds
@@ -84,7 +84,7 @@ public static class LuaScripts
             call.Args.CopyTo(args, a);
             a += call.Args.Length;
         }
-        return db.ScriptEvaluateAsync(script, keys, args);
+        return db.EvaluateAsync(script, keys, args);
     }
 
     /// <summary>
@@ -100,4 +100,9 @@ public static class LuaScripts
 }
 
 /// <summary>One call of a job script: its keys (the job's data keys, then its own) and its arguments.</summary>
-public readonly record struct JobCall(RedisKey[] Keys, RedisValue[] Args);
+public readonly record struct JobCall(RedisKey[] Keys, RedisValue[] Args)
+{
+    /// <summary>The call of a job script on <paramref name="job"/>: its data keys first, then <paramref name="extraKeys"/>.</summary>
+    public static JobCall For(JobKeys job, RedisValue[] args, params RedisKey[] extraKeys) =>
+        new(extraKeys.Length == 0 ? job.DataKeys : [.. job.DataKeys, .. extraKeys], args);
+}

@@ -60,7 +60,7 @@ internal sealed class ScriptGroup(Func<IDatabase> db, string single, string many
             {
                 if (group.Count > 1) Interlocked.Increment(ref _groups);
                 replies = group.Count == 1
-                    ? [await db().ScriptEvaluateAsync(single, group[0].Call.Keys, group[0].Call.Args)]
+                    ? [await db().EvaluateAsync(single, group[0].Call.Keys, group[0].Call.Args)]
                     : (RedisResult[])(await db().RunManyAsync(many, group.ConvertAll(g => g.Call)))!;
             }
             catch (Exception e)

@@ -61,7 +61,7 @@ public sealed partial class ShardQueue(IConnectionMultiplexer redis, RedisKeys k
         var calls = new JobCall[jobIds.Count];
         for (var i = 0; i < calls.Length; i++)
         {
-            calls[i] = new JobCall(keys.Job(jobIds[i]).DataKeys,
+            calls[i] = JobCall.For(keys.Job(jobIds[i]),
                 [workerId, token, TtlMs, max[i], BackoffMs, Random.Shared.NextDouble(), RetentionMs, Channel, jobIds[i]]);
         }
         var grants = new LeaseGrant[calls.Length];
@@ -127,8 +127,8 @@ public sealed partial class ShardQueue(IConnectionMultiplexer redis, RedisKeys k
             args[9 + i * 2] = results[i].Index;
             args[10 + i * 2] = results[i].Result;
         }
-        RedisKey[] scriptKeys = [.. job.DataKeys, job.Lease(fence)];
-        var r = (RedisResult[])(await (Grouped ? Commits.RunAsync(new JobCall(scriptKeys, args)) : Db.EvaluateAsync(LuaScripts.Commit, scriptKeys, args)))!;
+        var call = JobCall.For(job, args, job.Lease(fence));
+        var r = (RedisResult[])(await (Grouped ? Commits.RunAsync(call) : Db.EvaluateAsync(LuaScripts.Commit, call.Keys, call.Args)))!;
         faults.AfterCommit();
         var refused = r.Length > 1 && !r[1].IsNull && int.TryParse((string?)r[1], out var n) ? n : 0;
         return ((string)r[0]! switch
