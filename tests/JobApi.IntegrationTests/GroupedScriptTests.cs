@@ -1,5 +1,6 @@
 using JobApi.Engine;
 using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
 
 namespace JobApi.IntegrationTests;
 
@@ -37,6 +38,11 @@ public sealed class GroupedScriptTests(RedisServerFixture redis, ServiceFixture 
         Assert.NotNull(grants[2].MergeContext);
 
         // Four commits at once: they queue behind the first and share a script call. One comes with a wrong token.
+        // A script that keeps Redis busy for 300 ms, sent first on the node's own connection, holds the first commit's
+        // reply back, so the others are queued behind it however slowly this thread runs.
+        var busy = Factory.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase().ScriptEvaluateAsync(
+            "local t = redis.call('TIME') local until_us = t[1] * 1000000 + t[2] + 300000 " +
+            "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] >= until_us return 1");
         var commits = new[]
         {
             queue.CommitAsync(one, 1, grants[0].StartedAt, "token-a", "worker-a", [(0, "{\"n\":10}")], "{\"one\":1}"),
@@ -45,6 +51,7 @@ public sealed class GroupedScriptTests(RedisServerFixture redis, ServiceFixture 
             queue.CommitAsync(two, 1, grants[2].StartedAt, "token-a", "worker-a", [(0, "{\"n\":20}"), (1, "{\"n\":21}")], "{\"two\":2}"),
         };
         var outcomes = await Task.WhenAll(commits);
+        await busy;
         Assert.True(queue.GroupedCalls.Commits > before.Commits, "the commits made at once shared a script call");
         Assert.Equal((CommitOutcome.Finished, 0), outcomes[0]);
         Assert.Equal((CommitOutcome.Committed, 0), outcomes[1]);
