@@ -8,6 +8,33 @@ namespace JobApi.Workers;
 /// ends a job, and the metrics and logs of jobs this worker finished.</summary>
 public sealed partial class ShardWorker
 {
+    /// <summary>Commits a lease's results after the shard that started it gave up its slot; a merge the commit hands
+    /// this worker runs here too. The drain waits for it.</summary>
+    private async Task CommitAsync(LeasedBatch batch, IJobKind kind, int index)
+    {
+        try
+        {
+            await FlushAsync(batch, kind);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            // Stop renewing this lease: it runs out and the reaper re-runs every shard not committed.
+            Abandon(batch.JobId, batch.Fence, AbandonReason.LeaseLost);
+            batch.Abort();
+            Log.WorkInterrupted(logger, batch.JobId, index, e.Message);
+        }
+        catch (OperationCanceledException e)
+        {
+            Log.WorkInterrupted(logger, batch.JobId, index, e.Message);
+        }
+        finally
+        {
+            Retire(batch);
+            Interlocked.Decrement(ref _commits);
+            if (Volatile.Read(ref _busy) + Volatile.Read(ref _aheadCount) == 0) _wake.Set();
+        }
+    }
+
     /// <summary>Commits what the batch has gathered, again and again until nothing is left (group commit).</summary>
     private async Task FlushAsync(LeasedBatch batch, IJobKind kind)
     {

@@ -67,14 +67,44 @@ public sealed partial class ShardWorker
         catch (ObjectDisposedException) { /* finished meanwhile */ }
     }
 
-    /// <summary>Lets running shards finish within the grace period, then releases the rest to other workers.</summary>
+    /// <summary>Gives the shards held ahead back to the queue (no attempt counted), one call per lease.</summary>
+    private async Task ReleaseAheadAsync()
+    {
+        var held = new List<ShardStart>();
+        while (_ahead.TryDequeue(out var start))
+        {
+            Interlocked.Decrement(ref _aheadCount);
+            held.Add(start);
+        }
+        foreach (var lease in held.GroupBy(h => h.Batch))
+        {
+            var batch = lease.Key;
+            try
+            {
+                if (!batch.Cancellation.IsCancellationRequested)
+                    await queue.ReleaseAsync(batch.JobId, batch.Fence, identity.Token, [.. lease.Select(h => h.Shard.Index)]);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                Log.RedisError(logger, e); // not released: the lease runs out and the reaper queues them again
+            }
+            foreach (var _ in lease) batch.Settled(failed: true);
+            Retire(batch);
+        }
+    }
+
+    /// <summary>Lets running shards finish within the grace period, then releases the rest to other workers, and waits for
+    /// the commits on the wire.</summary>
     private async Task DrainAsync()
     {
+        _stopping = true;
+        await ReleaseAheadAsync();
         var deadline = DateTime.UtcNow + _options.ShutdownGrace;
         while (Volatile.Read(ref _busy) > 0 && DateTime.UtcNow < deadline)
             await _wake.WaitAsync(TimeSpan.FromMilliseconds(100), CancellationToken.None);
         foreach (var key in _batches.Keys) Abandon(key.JobId, key.Fence, AbandonReason.Shutdown);
-        while (Volatile.Read(ref _busy) > 0)
+        // Then the commits (and merges they started) of shards that already gave up their slot.
+        while (Volatile.Read(ref _busy) > 0 || Volatile.Read(ref _commits) > 0)
             await _wake.WaitAsync(TimeSpan.FromMilliseconds(100), CancellationToken.None);
         await _drained.CancelAsync();
     }

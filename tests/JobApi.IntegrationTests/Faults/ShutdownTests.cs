@@ -65,6 +65,54 @@ public sealed class ShutdownTests(ITestOutputHelper output)
     });
 
     [Fact]
+    public Task Sigterm_on_a_worker_holding_shards_ahead_of_its_slots_gives_them_back_at_once() =>
+        ProcessCluster.RunAsync(output, "sigterm-ahead", async cluster =>
+    {
+        var tally = new FaultTally("worker SIGTERM while holding shards ahead of its slots");
+        var api = cluster.AddNode("api", "Api");
+        var settings = new Dictionary<string, string> { ["JobApi__Worker__Concurrency"] = "1", ["JobApi__Worker__ShutdownGrace"] = "00:00:10" };
+        var leaving = cluster.AddNode("worker-leaving", "Worker", settings);
+        var next = cluster.AddNode("worker-next", "Worker", settings);
+        await ProcessCluster.StartAllAsync(api, leaving);
+        // Short shards first (thirty: the very first one in a process also compiles the code it runs): the worker's
+        // shards are short, so it leases ahead of its one slot (how many depends on how short). The next job's shards
+        // then come several to a lease: one runs (4 s), the others wait ahead of the slot.
+        var warm = await cluster.SubmitAsync(new { kind = "noop", input = new { sleepMs = 1 }, shards = 30 });
+        await cluster.SettleAsync(tally, [warm], (_, result) => result.GetProperty("shards").GetInt32() == 30, JobTimeout);
+        const int shards = 6;
+        var id = await cluster.SubmitAsync(new { kind = "noop", input = new { sleepMs = 4000 }, shards, maxAttempts = 1 });
+        var held = 0;
+        await ProcessCluster.WaitAsync("the worker holds more shards than its one slot", async () =>
+            (held = (await cluster.HeldByAsync([id], leaving.WorkerId)).Count) >= 2, TimeSpan.FromSeconds(20));
+
+        var leavingId = leaving.WorkerId;
+        leaving.Terminate();
+        var clock = Stopwatch.StartNew();
+        tally.Inject();
+        // Those held ahead go back to the queue at once, while the running one finishes within the grace period.
+        await ProcessCluster.WaitAsync("the shards held ahead are queued again", async () =>
+            await cluster.Db.ListLengthAsync(cluster.JobKey(id, "ready")) == shards - 1, TimeSpan.FromSeconds(2));
+        var released = clock.Elapsed;
+        Assert.Single(await cluster.HeldByAsync([id], leavingId));
+        var exit = await leaving.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        var shutdown = clock.Elapsed;
+        leaving.Reap();
+        Assert.Equal(0, exit);
+        var atExit = await cluster.CountersAsync(id);
+        output.WriteLine($"held {held}, released after {released.TotalMilliseconds:F0} ms; exited with {exit} after {shutdown.TotalSeconds:F1} s: {atExit}");
+        Assert.Empty(await cluster.HeldByAsync([id], leavingId));
+        Assert.Equal(0, await cluster.Db.HashLengthAsync(cluster.JobKey(id, "failures"))); // maxAttempts 1: none counted as failed
+        Assert.Equal(1, atExit.Succeeded); // the running shard finished and committed on the way down
+
+        await next.StartAsync();
+        var counters = await cluster.SettleAsync(tally, [id], (_, result) => result.GetProperty("shards").GetInt32() == shards, JobTimeout);
+        tally.Recovered(shutdown);
+        output.WriteLine(tally.Write(new Dictionary<string, object> { ["releasedMs"] = Math.Round(released.TotalMilliseconds) }));
+        Assert.Equal(shards, counters.Single(c => c.JobId == id).Commits);
+        Assert.Equal(0, tally.JobsLost);
+    });
+
+    [Fact]
     public Task Sigterm_on_an_api_node_finishes_the_requests_it_is_serving() => ProcessCluster.RunAsync(output, "sigterm-api", async cluster =>
     {
         var tally = new FaultTally("API node SIGTERM with requests in flight");
