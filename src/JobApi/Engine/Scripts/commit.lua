@@ -15,8 +15,8 @@ if redis.call('GET', KEYS[14]) ~= token then return { 'stale', (#ARGV - 9) / 2 }
 local idx = {}
 for k = 10, #ARGV, 2 do idx[#idx + 1] = ARGV[k] end
 local holders = redis.call('HMGET', K_INFLIGHT, unpack(idx))
-local now = now_ms()
-local meta = ARGV[4] .. '|' .. now .. '|' .. ARGV[3]
+local now, now_s = now_ms()
+local meta = ARGV[4] .. '|' .. now_s .. '|' .. ARGV[3]
 local results, done, accepted = {}, {}, {}
 for k, i in ipairs(idx) do
   if holders[k] == f then
@@ -33,7 +33,7 @@ local total = tonumber(h[2])
 if ARGV[9] ~= '' and #accepted == #idx and (#accepted == total or redis.call('HLEN', K_DONE) + #accepted == total) then
   chunked('HSET', K_DONE, done)
   -- Lease 1 holding every shard: no attempt of this job ever failed.
-  finish_job('succeeded', nil, now, tonumber(ARGV[6]), ARGV[7], ARGV[8],
+  finish_job('succeeded', nil, now_s, ARGV[6], ARGV[7], ARGV[8],
     { fields = { 'commits', (tonumber(h[3]) or 0) + #accepted }, lease = KEYS[14], result = ARGV[9], clean = f == '1' })
   return { 'finished', 0 }
 end
@@ -49,7 +49,7 @@ end
 settle(f, #accepted, KEYS[14])
 
 local refused = #idx - #accepted
-if redis.call('HLEN', K_DONE) == total and redis.call('SET', K_MERGE, token, 'NX', 'PX', tonumber(ARGV[5])) then
+if redis.call('HLEN', K_DONE) == total and redis.call('SET', K_MERGE, token, 'NX', 'PX', ARGV[5]) then
   return { 'merge', refused }
 end
 return { 'ok', refused }

@@ -15,20 +15,20 @@ if state == 'waiting' then return { 'final', state } end
 local worker, token, ttl, max_count = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local base, jitter, retention, channel, job_id = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9]
 local total, fence = tonumber(h[2]), tonumber(h[6]) or 0
-local now = now_ms()
+local now, now_s = now_ms()
 -- What this call writes to the job hash, in one HSET at the end: seenAt, and the start when the job was queued
 -- (the safety sweep, LeaseReaper, puts a job back into rotation when no worker has looked at it for a while).
-local seen = { 'seenAt', now }
+local seen = { 'seenAt', now_s }
 if state == 'queued' then
   seen[#seen + 1] = 'state'; seen[#seen + 1] = 'running'
-  seen[#seen + 1] = 'startedAt'; seen[#seen + 1] = now
+  seen[#seen + 1] = 'startedAt'; seen[#seen + 1] = now_s
 end
 -- A job never leased (fence 0) has no lease to reap, no retry due and no failed attempt: its first lease skips
 -- those reads.
 local fresh = fence == 0
 
 -- Reap expired leases.
-for _, f in ipairs(fresh and {} or redis.call('ZRANGEBYSCORE', K_RUNNING, '-inf', now, 'LIMIT', 0, 20)) do
+for _, f in ipairs(fresh and {} or redis.call('ZRANGEBYSCORE', K_RUNNING, '-inf', now_s, 'LIMIT', 0, 20)) do
   local lease = lease_key(f)
   local pttl = redis.call('PTTL', lease)
   if pttl > 0 then
@@ -50,7 +50,7 @@ for _, f in ipairs(fresh and {} or redis.call('ZRANGEBYSCORE', K_RUNNING, '-inf'
 end
 
 -- Due retries go to the front of the queue.
-local due = fresh and {} or redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', now, 'LIMIT', 0, 1000)
+local due = fresh and {} or redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', now_s, 'LIMIT', 0, 1000)
 if #due > 0 then
   chunked('ZREM', K_DELAYED, due)
   chunked('LPUSH', K_READY, due)
@@ -59,19 +59,19 @@ end
 local popped = redis.call('LPOP', K_READY, max_count)
 if not popped then
   redis.call('HSET', K_JOB, unpack(seen))
-  if redis.call('HLEN', K_DONE) == total and redis.call('SET', K_MERGE, token, 'NX', 'PX', ttl) then
+  if redis.call('HLEN', K_DONE) == total and redis.call('SET', K_MERGE, token, 'NX', 'PX', ARGV[3]) then
     return { 'merge' }
   end
   return { 'idle' }
 end
 
-local f = fence + 1
+local f = tostring(fence + 1)
 seen[#seen + 1] = 'fence'; seen[#seen + 1] = f
 seen[#seen + 1] = 'attempts'; seen[#seen + 1] = (tonumber(h[7]) or 0) + #popped
 redis.call('HSET', K_JOB, unpack(seen))
-redis.call('SET', lease_key(f), token, 'PX', ttl)
+redis.call('SET', lease_key(f), token, 'PX', ARGV[3])
 redis.call('ZADD', K_RUNNING, now + ttl, f)
-redis.call('HSET', K_BATCHES, f, worker .. '|' .. now .. '|' .. table.concat(popped, ','), 'n:' .. f, #popped)
+redis.call('HSET', K_BATCHES, f, worker .. '|' .. now_s .. '|' .. table.concat(popped, ','), 'n:' .. f, #popped)
 local fields = {}
 for _, i in ipairs(popped) do
   fields[#fields + 1] = i
@@ -81,7 +81,7 @@ chunked('HSET', K_INFLIGHT, fields)
 
 local fails = fresh and {} or redis.call('HMGET', K_FAILURES, unpack(popped))
 local payloads = h[4] and {} or redis.call('HMGET', K_PAYLOADS, unpack(popped))
-local out = { 'ok', h[3], f, total, now, (#popped == total) and h[5] or '' }
+local out = { 'ok', h[3], fence + 1, total, now, (#popped == total) and h[5] or '' }
 for k, i in ipairs(popped) do
   out[#out + 1] = i
   out[#out + 1] = (fails[k] and tonumber(string.match(fails[k], '^(%d+)')) or 0) + 1

@@ -34,10 +34,12 @@ local checks = {
 for _, c in ipairs(checks) do
   if c[4] > 0 and c[2] + c[3] > c[4] then return { 0, c[1], c[2], c[4] } end
 end
-redis.call('HSET', KEYS[2], id, shards .. '|' .. bytes .. '|' .. jobs)
-redis.call('HINCRBY', KEYS[1], 'jobs', jobs)
-redis.call('HINCRBY', KEYS[1], 'shards', shards)
-redis.call('HINCRBY', KEYS[1], 'bytes', bytes)
+-- ARGV's own strings, not the numbers read from them: formatting a number for Redis costs as much as a command.
+local jobs_s = ARGV[9] or '1'
+redis.call('HSET', KEYS[2], id, ARGV[3] .. '|' .. ARGV[4] .. '|' .. jobs_s)
+redis.call('HINCRBY', KEYS[1], 'jobs', jobs_s)
+redis.call('HINCRBY', KEYS[1], 'shards', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'bytes', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[8])
 redis.call('PEXPIRE', KEYS[2], ARGV[8])
 return { 1 }

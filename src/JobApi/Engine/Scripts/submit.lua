@@ -8,13 +8,13 @@
 local existing = redis.call('HGET', K_JOB, 'state')
 if existing then return { 0, existing } end
 local total = tonumber(ARGV[2])
-local now = now_ms()
+local now, now_s = now_ms()
 local delay, run_at, deps = tonumber(ARGV[7]), ARGV[8], ARGV[9] == '1'
 local state = 'queued'
 if delay > 0 then run_at = now + delay end
 if run_at ~= '' or deps then state = 'waiting' end
-redis.call('HSET', K_JOB, 'kind', ARGV[1], 'state', state, 'total', total, 'attempts', 0, 'commits', 0,
-  'fence', 0, 'maxAttempts', ARGV[3], 'context', ARGV[4], 'bodyHash', ARGV[5], 'createdAt', now)
+redis.call('HSET', K_JOB, 'kind', ARGV[1], 'state', state, 'total', ARGV[2], 'attempts', '0', 'commits', '0',
+  'fence', '0', 'maxAttempts', ARGV[3], 'context', ARGV[4], 'bodyHash', ARGV[5], 'createdAt', now_s)
 if run_at ~= '' then redis.call('HSET', K_JOB, 'runAt', run_at) end
 if ARGV[6] ~= '' then redis.call('HSET', K_JOB, 'payload', ARGV[6]) end
 local extra = tonumber(ARGV[10])
