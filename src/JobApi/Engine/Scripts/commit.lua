@@ -15,7 +15,7 @@ if redis.call('GET', KEYS[14]) ~= token then return { 'stale', (#ARGV - 9) / 2 }
 local idx = {}
 for k = 10, #ARGV, 2 do idx[#idx + 1] = ARGV[k] end
 local holders = redis.call('HMGET', K_INFLIGHT, unpack(idx))
-local now, now_s = now_ms()
+local now, now_s = now_ms_and_string()
 local meta = ARGV[4] .. '|' .. now_s .. '|' .. ARGV[3]
 local results, done, accepted = {}, {}, {}
 for k, i in ipairs(idx) do

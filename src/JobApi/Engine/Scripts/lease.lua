@@ -15,7 +15,7 @@ if state == 'waiting' then return { 'final', state } end
 local worker, token, ttl, max_count = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local base, jitter, retention, channel, job_id = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9]
 local total, fence = tonumber(h[2]), tonumber(h[6]) or 0
-local now, now_s = now_ms()
+local now, now_s = now_ms_and_string()
 -- What this call writes to the job hash, in one HSET at the end: seenAt, and the start when the job was queued
 -- (the safety sweep, LeaseReaper, puts a job back into rotation when no worker has looked at it for a while).
 local seen = { 'seenAt', now_s }

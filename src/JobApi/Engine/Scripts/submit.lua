@@ -8,7 +8,7 @@
 local existing = redis.call('HGET', K_JOB, 'state')
 if existing then return { 0, existing } end
 local total = tonumber(ARGV[2])
-local now, now_s = now_ms()
+local now, now_s = now_ms_and_string()
 local delay, run_at, deps = tonumber(ARGV[7]), ARGV[8], ARGV[9] == '1'
 local state = 'queued'
 if delay > 0 then run_at = now + delay end
