@@ -67,7 +67,7 @@ public sealed partial class ShardWorker
 
     private void StartMerge(string jobId)
     {
-        Interlocked.Increment(ref _busy);
+        lock (_slots) Interlocked.Increment(ref _busy);
         _ = Task.Run(async () =>
         {
             try
@@ -80,7 +80,7 @@ public sealed partial class ShardWorker
             }
             finally
             {
-                Interlocked.Decrement(ref _busy);
+                FreeSlot();
                 _wake.Set();
             }
         });

@@ -32,7 +32,8 @@ public sealed partial class ShardWorker(
     private volatile bool _stopping;
     private readonly CancellationTokenSource _drained = new();
     private readonly ConcurrentQueue<string> _nudged = new();
-    private int _busy;
+    private int _busy; // slots taken: running shards and merges; changed under _slots
+    private readonly Lock _slots = new();
     private int _commits;
 
     /// <summary>Leases this process holds now: (job, fence) pairs.</summary>
@@ -76,6 +77,7 @@ public sealed partial class ShardWorker(
         while (!stoppingToken.IsCancellationRequested)
         {
             _wake.Reset(); // before looking, never after an empty look: a nudge in between is kept
+            Pump(); // every free slot runs what is held ahead before more is leased
             var busy = Volatile.Read(ref _busy);
             var ahead = Volatile.Read(ref _aheadCount);
             var (room, batch) = Room(busy, ahead);
@@ -207,17 +209,40 @@ public sealed partial class ShardWorker(
             progress.Changed(grant.JobId);
             foreach (var shard in grant.Shards!) work.Add(new ShardStart(batch, kind, shard));
         }
-        var now = Math.Clamp(_options.EffectiveConcurrency - Volatile.Read(ref _busy), 0, work.Count);
-        for (var i = now; i < work.Count; i++) _ahead.Enqueue(work[i]);
-        Interlocked.Add(ref _aheadCount, work.Count - now);
-        Interlocked.Add(ref _busy, now);
-        var next = -1;
-        for (var t = Math.Min(_threads.Count, now); t > 0; t--)
+        foreach (var start in work) _ahead.Enqueue(start);
+        Interlocked.Add(ref _aheadCount, work.Count);
+        Pump();
+    }
+
+    /// <summary>Starts shards held ahead while slots are free, the started ones spread over the shard threads (one work
+    /// item per thread). Under a lock with every change of the slots made here: a slot freed while shards are being
+    /// queued is always seen by one side or the other, so no shard is left waiting beside a free slot.</summary>
+    private void Pump()
+    {
+        List<ShardStart>? work = null;
+        lock (_slots)
+        {
+            while (Volatile.Read(ref _busy) < _options.EffectiveConcurrency && TryTakeAhead(out var next))
+            {
+                Interlocked.Increment(ref _busy);
+                (work ??= []).Add(next);
+            }
+        }
+        if (work is null) return;
+        var taken = -1;
+        for (var t = Math.Min(_threads.Count, work.Count); t > 0; t--)
             _threads.Start(() =>
             {
-                for (var i = Interlocked.Increment(ref next); i < now; i = Interlocked.Increment(ref next))
+                for (var i = Interlocked.Increment(ref taken); i < work.Count; i = Interlocked.Increment(ref taken))
                     _ = StartShardAsync(work[i]);
             });
+    }
+
+    /// <summary>Gives a slot back (a shard or a merge ended) and starts what it makes room for.</summary>
+    private void FreeSlot()
+    {
+        lock (_slots) Interlocked.Decrement(ref _busy);
+        Pump();
     }
 
     /// <summary>A leased shard and what runs it.</summary>
@@ -265,18 +290,13 @@ public sealed partial class ShardWorker(
         if (commit) await CommitAsync(batch, kind!, shard.Index);
     }
 
-    /// <summary>A shard gave its slot back: a shard held ahead takes it at once (on a shard thread); otherwise the slot
-    /// is free. The dispatch loop is woken only when it would act: a batch's worth of room, or nothing left to run
-    /// (then, when this shard's commit is on the wire, once it is done: the job it ends leaves the rotation first).</summary>
+    /// <summary>A shard gave its slot back: a shard held ahead takes it at once (on a shard thread). The dispatch loop
+    /// is woken only when it would act: a batch's worth of room, or nothing left to run (then, when this shard's
+    /// commit is on the wire, once it is done: the job it ends leaves the rotation first).</summary>
     private void SlotFreed(bool committing)
     {
-        int busy;
-        if (TryTakeAhead(out var next))
-        {
-            _threads.Start(() => _ = StartShardAsync(next));
-            busy = Volatile.Read(ref _busy);
-        }
-        else busy = Interlocked.Decrement(ref _busy);
+        FreeSlot();
+        var busy = Volatile.Read(ref _busy);
         var ahead = Volatile.Read(ref _aheadCount);
         if (busy + ahead == 0) { if (!committing) _wake.Set(); }
         else if (Room(busy, ahead) is var (room, batch) && room >= batch) _wake.Set();
