@@ -71,11 +71,7 @@ public sealed partial class ShardWorker
     private async Task ReleaseAheadAsync()
     {
         var held = new List<ShardStart>();
-        while (_ahead.TryDequeue(out var start))
-        {
-            Interlocked.Decrement(ref _aheadCount);
-            held.Add(start);
-        }
+        while (_ahead.TryDequeue(out var start)) held.Add(start);
         foreach (var lease in held.GroupBy(h => h.Batch))
         {
             var batch = lease.Key;

@@ -27,7 +27,6 @@ public sealed partial class ShardWorker(
     private readonly ConcurrentDictionary<string, byte> _merges = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string JobId, int Index), long> _running = new(); // value: start (Stopwatch ticks)
     private readonly ConcurrentQueue<ShardStart> _ahead = new();
-    private int _aheadCount;
     private double _shardMs = double.NaN; // moving average of the compute time of a shard here; NaN until one ran
     private volatile bool _stopping;
     private readonly CancellationTokenSource _drained = new();
@@ -79,7 +78,7 @@ public sealed partial class ShardWorker(
             _wake.Reset(); // before looking, never after an empty look: a nudge in between is kept
             Pump(); // every free slot runs what is held ahead before more is leased
             var busy = Volatile.Read(ref _busy);
-            var ahead = Volatile.Read(ref _aheadCount);
+            var ahead = _ahead.Count;
             var (room, batch) = Room(busy, ahead);
             // While shards run, wait until a quarter of what the worker may hold is free so that one round trip leases
             // a batch, instead of one round per finished shard.
@@ -194,28 +193,25 @@ public sealed partial class ShardWorker(
         return [.. ids.Take(Math.Min(free, MaxJobsPerRound))];
     }
 
-    /// <summary>Starts the batches one round leased with one work item per shard thread, not one per shard or per batch:
-    /// each takes the round's next shard until none is left (a CPU-bound shard runs to its end there, an awaiting one
-    /// holds its slot and frees the thread), so a round of fast shards, or of one-shard jobs, costs a few thread
-    /// hand-offs instead of one each. Shards beyond the free slots (leased ahead) wait here for a slot.</summary>
+    /// <summary>Queues the shards one round leased and starts as many as there are free slots (<see cref="Pump"/>); the
+    /// others wait ahead of the slots.</summary>
     private void StartBatches(List<LeaseGrant> grants)
     {
-        var work = new List<ShardStart>();
         foreach (var grant in grants)
         {
             var batch = new LeasedBatch(grant);
             _batches[(batch.JobId, batch.Fence)] = batch;
             kinds.TryGet(grant.JobKind, out var kind);
             progress.Changed(grant.JobId);
-            foreach (var shard in grant.Shards!) work.Add(new ShardStart(batch, kind, shard));
+            foreach (var shard in grant.Shards!) _ahead.Enqueue(new ShardStart(batch, kind, shard));
         }
-        foreach (var start in work) _ahead.Enqueue(start);
-        Interlocked.Add(ref _aheadCount, work.Count);
         Pump();
     }
 
-    /// <summary>Starts shards held ahead while slots are free, the started ones spread over the shard threads (one work
-    /// item per thread). Under a lock with every change of the slots made here: a slot freed while shards are being
+    /// <summary>Starts shards held ahead while slots are free, with one work item per shard thread, not one per shard:
+    /// each takes the next started shard until none is left (a CPU-bound shard runs to its end there, an awaiting one
+    /// holds its slot and frees the thread), so a round of fast shards, or of one-shard jobs, costs a few thread
+    /// hand-offs instead of one each. Under a lock with every change of the slots made here: a slot freed while shards are being
     /// queued is always seen by one side or the other, so no shard is left waiting beside a free slot.</summary>
     private void Pump()
     {
@@ -254,7 +250,6 @@ public sealed partial class ShardWorker(
     {
         while (!_stopping && _ahead.TryDequeue(out start))
         {
-            Interlocked.Decrement(ref _aheadCount);
             if (!start.Batch.Cancellation.IsCancellationRequested) return true;
             start.Batch.Settled(failed: true);
             Log.ShardAbandoned(logger, start.Batch.JobId, start.Shard.Index, start.Batch.Reason.ToString());
@@ -297,7 +292,7 @@ public sealed partial class ShardWorker(
     {
         FreeSlot();
         var busy = Volatile.Read(ref _busy);
-        var ahead = Volatile.Read(ref _aheadCount);
+        var ahead = _ahead.Count;
         if (busy + ahead == 0) { if (!committing) _wake.Set(); }
         else if (Room(busy, ahead) is var (room, batch) && room >= batch) _wake.Set();
     }
