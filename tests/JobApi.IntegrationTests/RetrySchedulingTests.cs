@@ -43,8 +43,8 @@ public sealed class RetrySchedulingTests(RedisServerFixture redis, ServiceFixtur
 
         var db = Redis.Redis.GetDatabase();
         var keys = new RedisKeys(Factory.KeyPrefix); // one partition on a single Redis
-        Assert.True(await db.ListPositionAsync(keys.ActiveBand(0, 7), id) >= 0, "the retried job is not in the rotation of priority 7");
-        Assert.True(await db.ListPositionAsync(keys.Active(0), id) < 0, "the retried job sits in the priority-0 rotation");
+        Assert.True(await db.SortedSetScoreAsync(keys.ActiveBand(0, 7), id) is not null, "the retried job is not in the rotation of priority 7");
+        Assert.True(await db.SortedSetScoreAsync(keys.Active(0), id) is null, "the retried job sits in the priority-0 rotation");
         Assert.Contains(7.0, (await db.SortedSetRangeByRankWithScoresAsync(keys.ActiveBands(0))).Select(e => e.Score));
         Assert.Equal(2, (await Client.ResultAsync(id)).GetProperty("shards").GetInt32());
     }

@@ -45,16 +45,9 @@ public sealed partial class JobStore
             writes.Add(batch.SortedSetAddAsync(keys.Timeouts(partition), id, now + timeoutMs));
         if ((string?)parts[4] == "1")
             writes.Add(batch.SortedSetAddAsync(keys.Webhooks(partition), id, now + (long)WebhookRecheck.TotalMilliseconds));
-        var inRotation = batch.ListPositionAsync(keys.ActiveBand(partition, priority), id);
+        writes.AddRange(EnterRotation(batch, id, priority)); // a no-op when it is in the rotation still
         batch.Execute();
         await Task.WhenAll(writes);
-        if (await inRotation < 0)
-        {
-            var again = db.CreateBatch();
-            var pushes = EnterRotation(again, id, priority);
-            again.Execute();
-            await Task.WhenAll(pushes);
-        }
         return new RetryOutcome(await GetStatusAsync(id), null);
     }
 }

@@ -96,13 +96,11 @@ public sealed partial class JobStore
         if (!extras.Waits) written.Add(band);
         if (!fresh && !extras.Waits && (created || !JobStates.IsFinal((string)reply[1]!)))
         {
-            if (created || await db.ListPositionAsync(band, id) < 0)
-            {
-                var again = db.CreateBatch();
-                var pushes = EnterRotation(again, id, extras.Priority);
-                again.Execute();
-                await Task.WhenAll(pushes);
-            }
+            // A replay puts the job back when a crash right after the first submit left it out (a no-op otherwise).
+            var again = db.CreateBatch();
+            var pushes = EnterRotation(again, id, extras.Priority);
+            again.Execute();
+            await Task.WhenAll(pushes);
         }
         if (_options.Durability.WaitReplicas > 0)
             await WaitForReplicasAsync(db, written);
@@ -123,13 +121,16 @@ public sealed partial class JobStore
         return new SubmitOutcome(status, created);
     }
 
-    /// <summary>Puts a queued job into the rotation of its priority band in its partition and wakes idle workers.</summary>
-    internal Task[] EnterRotation(IBatch batch, string id, int priority)
+    /// <summary>Puts a queued job into the rotation of its priority band in its partition, at the back of the turn
+    /// order unless it is there already (enter.lua), and wakes idle workers.</summary>
+    internal Task[] EnterRotation(IBatch batch, string id, int priority) => [EnterRotation(batch, keys, id, priority), batch.PublishAsync(keys.NudgeChannel, id)];
+
+    /// <summary>enter.lua for the job: true when it was added, false when it was in the rotation already.</summary>
+    internal static async Task<bool> EnterRotation(IDatabaseAsync db, RedisKeys keys, string id, int priority)
     {
         var partition = keys.PartitionOf(id);
-        var push = batch.ListLeftPushAsync(keys.ActiveBand(partition, priority), id);
-        Task band = priority == 0 ? Task.CompletedTask : batch.SortedSetAddAsync(keys.ActiveBands(partition), priority, priority);
-        return [push, band, batch.PublishAsync(keys.NudgeChannel, id)];
+        RedisKey[] rotation = [keys.ActiveBand(partition, priority), keys.ActiveBands(partition), keys.ActiveSequence(partition)];
+        return (int)await db.EvaluateAsync(LuaScripts.Enter, rotation, [id, priority]) == 1;
     }
 
     /// <summary>Redis <c>WAIT</c> on every primary that holds one of <paramref name="written"/> (on a cluster they

@@ -28,6 +28,7 @@ public static class LuaScripts
     public static readonly string CommitMany = Many("commit");
     /// <summary>Not job scripts: they work on the rotation of active jobs alone.</summary>
     public static readonly string Rotate = Read("rotate");
+    public static readonly string Enter = Read("enter");
     /// <summary>Input scripts touch one input's keys only, so they go without <c>common.lua</c>.</summary>
     public static readonly string InputComplete = Read("input_complete");
     public static readonly string InputTouch = Read("input_touch");

@@ -15,7 +15,7 @@ public sealed class RedisKeys(string prefix, int partitions = 1)
     public string Prefix { get; } = prefix;
 
     /// <summary>How many queue partitions there are (<c>JobApi:Queue:Partitions</c>). Each partition's keys carry a
-    /// hash tag of their own (<c>{active:P}</c>, ...), so on Redis Cluster the partitions spread over the slots.</summary>
+    /// hash tag of their own (<c>{rotation:P}</c>, ...), so on Redis Cluster the partitions spread over the slots.</summary>
     public int Partitions { get; } = partitions >= 1 ? partitions : throw new ArgumentOutOfRangeException(nameof(partitions));
 
     public JobKeys Job(string jobId) => new(Prefix, jobId);
@@ -29,21 +29,26 @@ public sealed class RedisKeys(string prefix, int partitions = 1)
         return (int)(hash % (uint)Partitions);
     }
 
-    /// <summary>LIST: ids of the partition's unfinished jobs of priority 0, rotated by workers looking for work
-    /// (LMOVE right→left).</summary>
-    public RedisKey Active(int partition) => $"{Prefix}:{{active:{Num(partition)}}}";
+    /// <summary>ZSET: ids of the partition's unfinished jobs of priority 0, rotated by workers looking for work. The score
+    /// is the job's place in the turn order (lowest next; a visited job goes to the back with the next numbers of
+    /// <see cref="ActiveSequence"/>), so a job leaves it with one ZREM wherever it is.</summary>
+    public RedisKey Active(int partition) => $"{Prefix}:{{rotation:{Num(partition)}}}";
 
     /// <summary>The partition's rotation of jobs with <paramref name="priority"/>: <see cref="Active"/> for 0, otherwise
-    /// a list beside it in the same slot (<c>{active:P}:p&lt;N&gt;</c>), so rotate.lua can reach every band of the
+    /// a ZSET beside it in the same slot (<c>{rotation:P}:p&lt;N&gt;</c>), so rotate.lua can reach every band of the
     /// partition in one call.</summary>
     public RedisKey ActiveBand(int partition, int priority) =>
-        priority == 0 ? Active(partition) : $"{Prefix}:{{active:{Num(partition)}}}:p{Num(priority)}";
+        priority == 0 ? Active(partition) : $"{Prefix}:{{rotation:{Num(partition)}}}:p{Num(priority)}";
 
-    /// <summary>ZSET of the non-zero priorities that have a rotation list in the partition (member and score = priority).</summary>
-    public RedisKey ActiveBands(int partition) => $"{Prefix}:{{active:{Num(partition)}}}:bands";
+    /// <summary>ZSET of the non-zero priorities that have a rotation in the partition (member and score = priority).</summary>
+    public RedisKey ActiveBands(int partition) => $"{Prefix}:{{rotation:{Num(partition)}}}:bands";
 
     /// <summary>STRING counter of the partition's rotation rounds while several of its bands have work (the fairness turn).</summary>
-    public RedisKey ActiveRound(int partition) => $"{Prefix}:{{active:{Num(partition)}}}:round";
+    public RedisKey ActiveRound(int partition) => $"{Prefix}:{{rotation:{Num(partition)}}}:round";
+
+    /// <summary>STRING counter: the partition's turn sequence, the scores of its rotations (a job entering or visited
+    /// takes the next number, the back of the turn order).</summary>
+    public RedisKey ActiveSequence(int partition) => $"{Prefix}:{{rotation:{Num(partition)}}}:seq";
 
     /// <summary>ZSET: every job id of the partition (score 0, ordered by id = creation time), trimmed by the safety
     /// sweep. The job list reads the tenant's own index (<see cref="TenantKeys.Jobs"/>).</summary>

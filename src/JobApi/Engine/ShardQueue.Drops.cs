@@ -47,8 +47,8 @@ public sealed partial class ShardQueue
     }
 
     /// <summary>Adds to <paramref name="batch"/> what takes the jobs out of rotation (whatever their priority band)
-    /// and out of the pending index: one drop.lua and one ZREM per partition. Right after a rotation a job sits near
-    /// the head of its list, so LREM with count 1 finds it at once. The task ends once the batch has been sent and
+    /// and out of the pending index: one drop.lua and one ZREM per partition. A rotation is a ZSET: one ZREM per band
+    /// takes every job of the partition out, wherever it is. The task ends once the batch has been sent and
     /// answered; the jobs are then no longer leaving, dropped or not.</summary>
     private async Task SendDropsAsync(IBatch batch, IReadOnlyCollection<string> jobIds)
     {

@@ -91,11 +91,8 @@ public sealed partial class LeaseReaper(
                 if (v[0] == JobStates.Waiting) continue;
                 var seen = v[1].IsNull ? (long)entries[i].Score : (long)(double)v[1];
                 var priority = v[2].IsNull ? 0 : (int)v[2];
-                var band = keys.ActiveBand(partition, priority);
-                if (nowMs - seen > staleAfter && await db.ListPositionAsync(band, id) < 0)
+                if (nowMs - seen > staleAfter && await JobStore.EnterRotation(db, keys, id, priority))
                 {
-                    await db.ListLeftPushAsync(band, id);
-                    if (priority != 0) await db.SortedSetAddAsync(keys.ActiveBands(partition), priority, priority);
                     await db.PublishAsync(keys.NudgeChannel, id);
                     Log.Requeued(logger, id);
                     requeued++;

@@ -31,7 +31,7 @@ public sealed partial class ShardWorker
         {
             Retire(batch);
             Interlocked.Decrement(ref _commits);
-            if (Volatile.Read(ref _busy) + _ahead.Count == 0) _wake.Set();
+            WakeIfRoom();
         }
     }
 

@@ -19,7 +19,7 @@ public sealed partial class ShardWorker(
     WorkerIdentity identity, JobMerger merger, IOptions<JobApiOptions> options, ILogger<ShardWorker> logger,
     ProgressPublisher progress, JobApiMetrics metrics, JobApiTracing tracing) : BackgroundService
 {
-    private const int MaxJobsPerRound = 16;
+    private const int MaxJobsPerRound = 64;
     private readonly WorkerOptions _options = options.Value.Worker;
     private readonly WakeSignal _wake = new();
     private readonly ShardThreads _threads = new(options.Value.Worker.EffectiveConcurrency);
@@ -87,14 +87,16 @@ public sealed partial class ShardWorker(
         }
     }
 
-    /// <summary>Shards this worker may lease now (its free slots, plus while its shards are short those it may hold ahead,
-    /// <see cref="Prefetch"/>, minus those already held), and the batch a round waits for while shards run: a quarter
-    /// of all it may hold.</summary>
+    /// <summary>Shards this worker may lease now (its slots, plus while its shards are short those it may hold ahead,
+    /// <see cref="Prefetch"/>, minus those it holds: running, waiting ahead, or done with their commit on the wire), and
+    /// the batch a round waits for while shards run: a quarter of all it may hold. Counting the commits keeps leases
+    /// from running ahead of them: with short shards a round leases faster than one commit call at a time settles,
+    /// and shards leased but not committed would pile up (their jobs come round again in the rotation, unfinished).</summary>
     private (int Room, int Batch) Room(int busy, int ahead)
     {
         var concurrency = _options.EffectiveConcurrency;
         var prefetch = Prefetch();
-        return (concurrency - busy + prefetch - ahead, Math.Max(1, (concurrency + prefetch) / 4));
+        return (concurrency - busy + prefetch - ahead - Volatile.Read(ref _commits), Math.Max(1, (concurrency + prefetch) / 4));
     }
 
     /// <summary>How many shards to lease ahead of the free slots: while the shards here take under
@@ -128,7 +130,7 @@ public sealed partial class ShardWorker(
         Volatile.Write(ref _shardMs, double.IsNaN(average) ? ms : (average + ms) / 2);
     }
 
-    /// <summary>One round: rotate up to 16 jobs, lease from them in one round trip. False when none had work.</summary>
+    /// <summary>One round: rotate up to 64 jobs, lease from them in one round trip. False when none had work.</summary>
     private async Task<bool> TryStartWorkAsync(int free)
     {
         try
@@ -173,13 +175,21 @@ public sealed partial class ShardWorker(
         }
     }
 
-    /// <summary>A job was submitted or put back: note its id (a few at most) and wake the dispatch loop.</summary>
+    /// <summary>A job was submitted or put back: note its id when it was just created (a few at most) and wake the
+    /// dispatch loop. An older id is left to the rotation: it is a job put back (retried, requeued), or a nudge read
+    /// late (a backlog of them after a pause), whose job a rotation has most likely handed out already.</summary>
     private void OnNudge(string jobId)
     {
         queue.Nudged(jobId);
-        if (_nudged.Count < MaxJobsPerRound) _nudged.Enqueue(jobId);
+        if (_nudged.Count < MaxJobsPerRound && JobId.IsWellFormed(jobId)
+            && DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - JobId.TimestampMs(jobId) < FreshNudgeMs)
+            _nudged.Enqueue(jobId);
         _wake.Set();
     }
+
+    /// <summary>How young a nudged job must be for an idle worker to lease it directly (clocks of the API node that
+    /// made the id and of this worker included: with more skew than this, every nudge goes through the rotation).</summary>
+    private const long FreshNudgeMs = 100;
 
     /// <summary>The jobs nudged since the last round, when this worker is idle: it leases them directly and saves the
     /// rotation's round trip (the latency of a lone job). A busy worker takes work from the rotation only, so
@@ -291,6 +301,13 @@ public sealed partial class ShardWorker(
     private void SlotFreed(bool committing)
     {
         FreeSlot();
+        WakeIfRoom(committing);
+    }
+
+    /// <summary>Wakes the dispatch loop when it would act: a batch's worth of room, or nothing left to run (then, when
+    /// a commit is still to come from the caller, only once it is done: the job it ends leaves the rotation first).</summary>
+    private void WakeIfRoom(bool committing = false)
+    {
         var busy = Volatile.Read(ref _busy);
         var ahead = _ahead.Count;
         if (busy + ahead == 0) { if (!committing) _wake.Set(); }

@@ -42,7 +42,7 @@ public sealed class QueuePartitionTests
         var all = Enumerable.Range(0, 4)
             .SelectMany(p => new[] { keys.Active(p), keys.JobIndex(p), keys.Pending(p), keys.Due(p), keys.Timeouts(p), keys.Webhooks(p) })
             .Select(k => k.ToString()).ToList();
-        Assert.Equal("jobapi:{active:3}", keys.Active(3).ToString());
+        Assert.Equal("jobapi:{rotation:3}", keys.Active(3).ToString());
         var tags = all.Select(Tag).ToList();
         Assert.Equal(tags.Count, tags.Distinct().Count());
     }
@@ -55,9 +55,9 @@ public sealed class QueuePartitionTests
         {
             var tag = Tag(keys.Active(p).ToString());
             Assert.Equal(keys.Active(p), keys.ActiveBand(p, 0));
-            foreach (var key in new[] { keys.ActiveBand(p, 7), keys.ActiveBand(p, -1000), keys.ActiveBands(p), keys.ActiveRound(p) })
+            foreach (var key in new[] { keys.ActiveBand(p, 7), keys.ActiveBand(p, -1000), keys.ActiveBands(p), keys.ActiveRound(p), keys.ActiveSequence(p) })
                 Assert.Equal(tag, Tag(key.ToString()));
-            // rotate.lua and drop.lua spell a band's list as KEYS[1] .. ':p' .. priority.
+            // rotate.lua and drop.lua spell a band's rotation as KEYS[1] .. ':p' .. priority.
             Assert.Equal(keys.Active(p).ToString() + ":p7", keys.ActiveBand(p, 7).ToString());
         }
     }

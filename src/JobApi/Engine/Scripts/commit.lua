@@ -7,7 +7,8 @@
 --       9 merged result ('' when none), 10.. pairs of index, result
 -- Returns {'ok', refusedCount} | {'merge', 0} | {'finished', 0} | {'stale', n} | {'final', state}
 local f, token = ARGV[1], ARGV[2]
-local h = redis.call('HMGET', K_JOB, 'state', 'total', 'commits')
+-- The job's fields finish_job needs come in the same read (h[4..7]), for the commit that finishes the job.
+local h = redis.call('HMGET', K_JOB, 'state', 'total', 'commits', unpack(FINISH_FIELDS))
 if not h[1] then return { 'final', 'gone' } end
 if is_final(h[1]) then return { 'final', h[1] } end
 if redis.call('GET', KEYS[14]) ~= token then return { 'stale', (#ARGV - 9) / 2 } end
@@ -34,7 +35,8 @@ if ARGV[9] ~= '' and #accepted == #idx and (#accepted == total or redis.call('HL
   chunked('HSET', K_DONE, done)
   -- Lease 1 holding every shard: no attempt of this job ever failed.
   finish_job('succeeded', nil, now_s, ARGV[6], ARGV[7], ARGV[8],
-    { fields = { 'commits', (tonumber(h[3]) or 0) + #accepted }, lease = KEYS[14], result = ARGV[9], clean = f == '1' })
+    { fields = { 'commits', (tonumber(h[3]) or 0) + #accepted }, lease = KEYS[14], result = ARGV[9], clean = f == '1',
+      own = { h[4], h[5], h[6], h[7] } })
   return { 'finished', 0 }
 end
 if #accepted > 0 then

@@ -9,10 +9,16 @@ local CHUNK = 500 -- unpack() is limited by the Lua stack: big variadic calls go
 -- Now in ms, as a number and as its decimal string. The string is cut from TIME's own strings: a Lua number passed to
 -- redis.call is formatted by printf, which costs about as much as a simple command (some 0.5 us here), so the hot
 -- scripts hand Redis strings where they have them (now, the fence, the TTL and retention from ARGV).
+-- Read once per script call: a script runs atomically, so everything it does happens at one moment, and a call that
+-- carries several jobs (many.lua) asks Redis for the time once instead of once per job.
+local clock_ms, clock_s
 local function now_ms_and_string()
-  local t = redis.call('TIME')
-  local us = string.rep('0', 6 - #t[2]) .. t[2]
-  return tonumber(t[1]) * 1000 + tonumber(string.sub(us, 1, 3)), t[1] .. string.sub(us, 1, 3)
+  if not clock_ms then
+    local t = redis.call('TIME')
+    local us = string.rep('0', 6 - #t[2]) .. t[2]
+    clock_ms, clock_s = tonumber(t[1]) * 1000 + tonumber(string.sub(us, 1, 3)), t[1] .. string.sub(us, 1, 3)
+  end
+  return clock_ms, clock_s
 end
 
 -- Now in ms (one value: safe as the last argument of a call).
@@ -54,10 +60,12 @@ end
 -- did not succeed (workers stop its shards).
 -- opts (optional), folded into the calls this makes anyway: fields = more job hash fields to set, lease = a lease
 -- key to delete, result = the result to store, clean = true when no attempt of the job ever failed (it has no
--- failure or dead-letter key to give a retention). now and retention_ms may be numbers or their strings.
+-- failure or dead-letter key to give a retention), own = the job's FINISH_FIELDS when the caller read them already
+-- (in its own HMGET). now and retention_ms may be numbers or their strings.
+local FINISH_FIELDS = { 'retainMs', 'dependents', 'callbackUrl', 'finals' }
 local function finish_job(state, err, now, retention_ms, channel, job_id, opts)
   opts = opts or {}
-  local own = redis.call('HMGET', K_JOB, 'retainMs', 'dependents', 'callbackUrl', 'finals')
+  local own = opts.own or redis.call('HMGET', K_JOB, unpack(FINISH_FIELDS))
   retention_ms = own[1] or retention_ms
   local flags = (own[2] and 'd' or '') .. (own[3] and 'w' or '')
   -- finals is part of the events stream's sequence (JobStatus.Sequence)

@@ -1,12 +1,11 @@
--- Takes jobs out of every rotation list (their priority is not needed) and forgets emptied bands. Not a job script.
--- KEYS: 1 the jobs' partition's priority-0 list, 2 ZSET of the partition's other priorities (band lists share
--- KEYS[1]'s hash tag, so one slot). ARGV: the job ids.
+-- Takes jobs out of every rotation (their priority is not needed) and forgets emptied bands. Not a job script.
+-- KEYS: 1 the jobs' partition's priority-0 rotation, 2 ZSET of the partition's other priorities (band rotations share
+-- KEYS[1]'s hash tag, so one slot). ARGV: the job ids (at most a few hundred: one ZREM per band takes them all).
 local bands = redis.call('ZRANGE', KEYS[2], 0, -1)
-for _, id in ipairs(ARGV) do
-  redis.call('LREM', KEYS[1], '1', id)
-  for _, p in ipairs(bands) do redis.call('LREM', KEYS[1] .. ':p' .. p, '1', id) end
-end
+redis.call('ZREM', KEYS[1], unpack(ARGV))
 for _, p in ipairs(bands) do
-  if redis.call('LLEN', KEYS[1] .. ':p' .. p) == 0 then redis.call('ZREM', KEYS[2], p) end
+  local key = KEYS[1] .. ':p' .. p
+  redis.call('ZREM', key, unpack(ARGV))
+  if redis.call('ZCARD', key) == 0 then redis.call('ZREM', KEYS[2], p) end
 end
 return 1

@@ -1,21 +1,39 @@
--- Rotates one queue partition's lists of active jobs by up to ARGV[1] entries, right to left, and returns them
--- with their band as {id1, priority1, id2, priority2, ...}: round robin between the jobs of one priority band,
--- so a huge job cannot starve small ones. Not a job script.
--- KEYS: 1 the partition's priority-0 list, 2 ZSET of the partition's other priorities that have a list, 3 the
--- partition's round counter. A band's list is KEYS[1] .. ':p' .. priority: it shares KEYS[1]'s hash tag, so
--- every key this script touches is in KEYS[1]'s slot (band lists are found at run time, hence not in KEYS).
+-- Rotates one queue partition's rotations of active jobs by up to ARGV[1] entries and returns them with their band
+-- as {id1, priority1, id2, priority2, ...}: round robin between the jobs of one priority band, so a huge job cannot
+-- starve small ones. Not a job script.
+-- A rotation is a ZSET whose score is the job's place in the turn order: the lowest scores are visited next, and a
+-- visited job goes to the back with the next numbers of the partition's sequence (one ZADD for all of them), so
+-- leaving the rotation is a ZREM at any depth (a LIST needed an LREM that scanned up to the job).
+-- KEYS: 1 the partition's priority-0 rotation, 2 ZSET of the partition's other priorities that have a rotation,
+-- 3 the partition's round counter, 4 the partition's turn sequence. A band's rotation is KEYS[1] .. ':p' .. priority:
+-- it shares KEYS[1]'s hash tag, so every key this script touches is in KEYS[1]'s slot (band keys are found at run
+-- time, hence not in KEYS).
 -- Priorities: the highest band with jobs is served first and lower bands fill what is left of the round;
 -- every 4th round (counted only while several bands have jobs) starts with a lower band instead, taking turns,
 -- so with b bands each lower band leads at least 1 round in 4(b-1): nothing starves.
 local want = tonumber(ARGV[1])
+
+-- Visits the next n jobs of one rotation, appends them to out with their band and sends them to the back.
+local function visit(key, n, priority, out)
+  if n <= 0 then return 0 end
+  local ids = redis.call('ZRANGE', key, 0, n - 1)
+  if #ids == 0 then return 0 end
+  local last = redis.call('INCRBY', KEYS[4], #ids)
+  local turns = {}
+  for i, id in ipairs(ids) do
+    turns[#turns + 1] = last - #ids + i
+    turns[#turns + 1] = id
+    out[#out + 1] = id
+    out[#out + 1] = priority
+  end
+  redis.call('ZADD', key, 'XX', unpack(turns))
+  return #ids
+end
+
 local others = redis.call('ZREVRANGEBYSCORE', KEYS[2], '+inf', '-inf')
 local out = {}
 if #others == 0 then
-  local n = math.min(want, redis.call('LLEN', KEYS[1]))
-  for _ = 1, n do
-    out[#out + 1] = redis.call('LMOVE', KEYS[1], KEYS[1], 'RIGHT', 'LEFT')
-    out[#out + 1] = '0'
-  end
+  visit(KEYS[1], want, '0', out)
   return out
 end
 local bands, zero_done = {}, false
@@ -27,7 +45,7 @@ if not zero_done then bands[#bands + 1] = '0' end
 local lists, lens, prios = {}, {}, {}
 for _, p in ipairs(bands) do
   local key = (p == '0') and KEYS[1] or (KEYS[1] .. ':p' .. p)
-  local len = redis.call('LLEN', key)
+  local len = redis.call('ZCARD', key)
   if len > 0 then
     lists[#lists + 1] = key
     lens[#lens + 1] = len
@@ -46,12 +64,7 @@ local order = { first }
 for k = 1, #lists do if k ~= first then order[#order + 1] = k end end
 local taken = 0
 for _, k in ipairs(order) do
-  local n = math.min(want - taken, lens[k])
-  for _ = 1, n do
-    out[#out + 1] = redis.call('LMOVE', lists[k], lists[k], 'RIGHT', 'LEFT')
-    out[#out + 1] = prios[k]
-  end
-  taken = taken + n
+  taken = taken + visit(lists[k], math.min(want - taken, lens[k]), prios[k], out)
   if taken >= want then break end
 end
 return out
