@@ -69,10 +69,41 @@ public sealed class TenantQuota(IConnectionMultiplexer redis, RedisKeys keys, IO
     /// deleted; an input is counted while its chunks are already there, so a gone one has neither record nor chunks).</summary>
     public async Task<int> SettleAsync(string tenant)
     {
+        var ids = new List<string>();
+        await foreach (var entry in redis.GetDatabase().HashScanAsync(keys.Tenant(tenant).Open, pageSize: 500)) ids.Add(entry.Name!);
+        return await SettleAsync(tenant, ids);
+    }
+
+    /// <summary><see cref="SettleAsync(string)"/> over the next slice of about <paramref name="entries"/> ledger entries,
+    /// from where the previous slice of this process ended (HSCAN's cursor), so a periodic pass costs the same whatever
+    /// the number of open jobs; a ledger of n entries is gone through once every n / <paramref name="entries"/> calls.
+    /// A submit that a cap would refuse still settles the whole ledger first.</summary>
+    public async Task<int> SettleSliceAsync(string tenant, int entries)
+    {
+        var db = redis.GetDatabase();
+        var open = keys.Tenant(tenant).Open;
+        var cursor = _sliceCursors.TryGetValue(tenant, out var c) ? c : 0;
+        var ids = new List<string>();
+        do
+        {
+            var page = (RedisResult[])(await db.ExecuteAsync("HSCAN", open, cursor, "COUNT", 500))!;
+            cursor = long.Parse((string)page[0]!, System.Globalization.CultureInfo.InvariantCulture);
+            var pairs = (RedisResult[])page[1]!;
+            for (var i = 0; i < pairs.Length; i += 2) ids.Add((string)pairs[i]!);
+        }
+        while (cursor != 0 && ids.Count < entries);
+        if (cursor == 0) _sliceCursors.TryRemove(tenant, out _);
+        else _sliceCursors[tenant] = cursor;
+        return await SettleAsync(tenant, ids);
+    }
+
+    private readonly ConcurrentDictionary<string, long> _sliceCursors = new(StringComparer.Ordinal);
+
+    /// <summary>Releases those of <paramref name="ids"/> (ledger entries of the tenant) that are final or gone.</summary>
+    private async Task<int> SettleAsync(string tenant, List<string> ids)
+    {
         var db = redis.GetDatabase();
         var released = 0;
-        var ids = new List<string>();
-        await foreach (var entry in db.HashScanAsync(keys.Tenant(tenant).Open, pageSize: 500)) ids.Add(entry.Name!);
         foreach (var page in ids.Chunk(500))
         {
             var batch = db.CreateBatch();

@@ -20,6 +20,7 @@ public sealed partial class LeaseReaper(
     private const int Page = 500;
     private const int TrimPage = 200;
     private const int TrimPagesPerSweep = 50;
+    private const int SettlePerSweep = 2000;
     private readonly ConcurrentDictionary<RedisKey, RedisValue> _trimCursors = new();
     private readonly WorkerOptions _worker = options.Value.Worker;
 
@@ -56,7 +57,9 @@ public sealed partial class LeaseReaper(
         await foreach (var tenant in db.SetScanAsync(keys.TenantSet, pageSize: 500))
         {
             await TrimIndexAsync(db, keys.Tenant(tenant!).Jobs);
-            await quota.SettleAsync(tenant!); // finished and expired jobs stop counting, so the quota ledger shrinks too
+            // Finished and expired jobs stop counting, so the quota ledger shrinks too: a slice of it per sweep, so that a
+            // backlog of open jobs costs each sweep a bounded number of reads (a submit a cap would refuse settles it all).
+            await quota.SettleSliceAsync(tenant!, SettlePerSweep);
         }
         return requeued;
     }

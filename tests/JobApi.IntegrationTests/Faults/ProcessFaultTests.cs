@@ -88,11 +88,13 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
 
         var id = await cluster.SubmitAsync(new { kind = "noop", input = new { sleepMs = 3000 }, shards = 1, maxAttempts = 3 });
         await WaitForShardAsync(cluster, id, 0, s => s.Worker == stalled.WorkerId && s.State == "running");
-        var sinceRunning = Stopwatch.StartNew();
+        // The shard's own start (Redis's clock, this machine's): on a loaded host the poll above can see it running
+        // late, and timing the freeze from that sight could land it after the sleep ended.
+        var started = (await cluster.ShardsAsync(id))[0].GetProperty("startedAt").GetDateTime();
 
         // Freeze it near the end of its 3 s sleep: when it wakes, the sleep is over at once and it goes straight
         // to its commit, racing its own lease renewal. The one fixed wait here places the freeze inside the sleep.
-        await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(0, 2300 - sinceRunning.ElapsedMilliseconds)));
+        await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(0, 2300 - (DateTime.UtcNow - started).TotalMilliseconds)));
         stalled.Stop();
         var tally = new FaultTally("worker SIGSTOP past its lease TTL, then SIGCONT (fenced commit)");
         tally.Inject();
