@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Text.Json;
 
 namespace JobApi.IntegrationTests.Security;
@@ -57,6 +58,27 @@ public sealed class QuotaTests(RedisServerFixture redis, ServiceFixture service)
             using var response = await PostAsync(acme, """{ "kind": "noop", "input": {}, "shards": 1 }""");
             return (int)response.StatusCode == 202;
         }, "a submit fits again after a cancel", TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public async Task The_sweep_settles_a_big_ledger_a_slice_at_a_time_and_gets_through_all_of_it()
+    {
+        var quota = Factory.Services.GetRequiredService<JobApi.Engine.TenantQuota>();
+        const string tenant = "soylent";
+        // 1,200 counted uploads that are gone (never written): each is released once a slice sees it.
+        for (var i = 0; i < 1200; i++) Assert.Null(await quota.ReserveInputAsync(tenant, Guid.NewGuid().ToString("N"), 10));
+        var usage = Keys.Tenant(tenant).Usage;
+        var db = Redis.Redis.GetDatabase();
+
+        var released = new List<int>();
+        while (released.Sum() < 1200 && released.Count < 20) released.Add(await quota.SettleSliceAsync(tenant, 100));
+
+        // A slice reads about what it was asked for (HSCAN pages of up to 500), not the whole ledger, and the slices
+        // together went through all of it: every entry released once, the counters back to nothing.
+        Assert.True(released[0] is > 0 and < 1200, $"first slice released {released[0]}");
+        Assert.Equal(1200, released.Sum());
+        Assert.Equal(0, await db.HashLengthAsync(Keys.Tenant(tenant).Open));
+        Assert.False(await db.KeyExistsAsync(usage));
     }
 
     [Fact]
