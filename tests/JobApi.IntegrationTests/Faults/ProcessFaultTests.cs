@@ -123,6 +123,42 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
     });
 
     [Fact]
+    public Task Cancel_while_a_worker_holds_shards_ahead_of_its_slot_drops_each_once_and_frees_the_worker() =>
+        ProcessCluster.RunAsync(output, "cancel-ahead", async cluster =>
+    {
+        var api = cluster.AddNode("api", "Api");
+        var worker = cluster.AddNode("worker", "Worker", new Dictionary<string, string> { ["JobApi__Worker__Concurrency"] = "1" });
+        await ProcessCluster.StartAllAsync(api, worker);
+        // Short shards first: the worker's shards are short, so it leases ahead of its one slot. The next job's 4 s
+        // shards then come several to a lease: one runs, the others wait ahead of the slot.
+        var warm = await cluster.SubmitAsync(new { kind = "noop", input = new { sleepMs = 1 }, shards = 30 });
+        await cluster.WaitForFinalAsync(warm, JobTimeout);
+        var id = await cluster.SubmitAsync(new { kind = "noop", input = new { sleepMs = 4000 }, shards = 6, maxAttempts = 1 });
+        List<(string JobId, int Index)> held = [];
+        await ProcessCluster.WaitAsync("the worker holds more shards than its one slot", async () =>
+            (held = await cluster.HeldByAsync([id], worker.WorkerId)).Count >= 2, TimeSpan.FromSeconds(20));
+
+        var clock = Stopwatch.StartNew();
+        using (var cancel = await cluster.Http.PostAsync($"/v1/jobs/{id}/cancel", null)) Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        // Each shard it held is given up once: the running one stops, those ahead of the slot are dropped unrun.
+        string Abandoned(int index) => $"Shard {id}/{index} abandoned";
+        await ProcessCluster.WaitAsync("the worker gives up every shard it held", () =>
+            Task.FromResult(held.All(h => worker.LogContains(Abandoned(h.Index)))), TimeSpan.FromSeconds(10));
+        foreach (var (_, index) in held)
+            Assert.Single(worker.Log.Split('\n'), line => line.Contains(Abandoned(index), StringComparison.Ordinal));
+        // Its slot is free for the next job at once, not after the 4 s shards held ahead.
+        var next = await cluster.SubmitAsync(new { kind = "noop", input = new { sleepMs = 1 }, shards = 1 });
+        Assert.Equal("succeeded", (await cluster.WaitForFinalAsync(next, TimeSpan.FromSeconds(3))).GetProperty("state").GetString());
+        var freed = clock.Elapsed;
+
+        var counters = await cluster.CountersAsync(id);
+        output.WriteLine($"held {held.Count}; next job done {freed.TotalMilliseconds:F0} ms after the cancel; {counters}");
+        Assert.Equal("canceled", counters.State);
+        Assert.Equal(0, counters.Commits);
+        Assert.Empty(await cluster.HeldByAsync([id], worker.WorkerId));
+    });
+
+    [Fact]
     public Task Service_restart_finishes_queued_jobs() => ProcessCluster.RunAsync(output, "restart-service", async cluster =>
     {
         var service = cluster.AddNode("service", "Api,Worker", new Dictionary<string, string> { ["JobApi__Worker__Concurrency"] = "4" });
