@@ -182,7 +182,7 @@ public sealed class WebhookOptions
 
 public sealed class QueueOptions
 {
-    /// <summary>Queue partitions (each its own rotation lists, job indexes and scheduler sets, in hash slots of their own). 1 suits a
+    /// <summary>Queue partitions (each its own rotations, job indexes and scheduler sets, in hash slots of their own). 1 suits a
     /// single Redis; on Redis Cluster use a few per primary (e.g. 16) so no node is the hot spot. Every node of a
     /// deployment must use the same value, and it must not change while jobs are unfinished.</summary>
     [Range(1, 1024, ErrorMessage = "JobApi:Queue:Partitions must be between 1 and 1024.")]

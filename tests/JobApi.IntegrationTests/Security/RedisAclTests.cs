@@ -49,7 +49,7 @@ public sealed class RedisAclTests(RedisServerFixture redis) : IAsyncLifetime
         _factory = new JobApiFactory(redis, new Dictionary<string, string?>
         {
             ["ConnectionStrings:Redis"] = $"{redis.ConnectionString},user={_user},password={Password}",
-            // Several queue partitions, so the partitioned keys ({active:P}, {jobs:P}, {due:P}, ...) are exercised too.
+            // Several queue partitions, so the partitioned keys ({rotation:P}, {jobs:P}, {due:P}, ...) are exercised too.
             ["JobApi:Queue:Partitions"] = "4",
             // The request rate shared through Redis (rate.lua) runs on every /v1 request.
             ["JobApi:Limits:RequestsPerSecond"] = "10000",

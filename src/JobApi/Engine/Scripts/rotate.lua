@@ -3,7 +3,7 @@
 -- starve small ones. Not a job script.
 -- A rotation is a ZSET whose score is the job's place in the turn order: the lowest scores are visited next, and a
 -- visited job goes to the back with the next numbers of the partition's sequence (one ZADD for all of them), so
--- leaving the rotation is a ZREM at any depth (a LIST needed an LREM that scanned up to the job).
+-- leaving the rotation is a ZREM at any depth (in a list it would take an LREM that scans up to the job).
 -- KEYS: 1 the partition's priority-0 rotation, 2 ZSET of the partition's other priorities that have a rotation,
 -- 3 the partition's round counter, 4 the partition's turn sequence. A band's rotation is KEYS[1] .. ':p' .. priority:
 -- it shares KEYS[1]'s hash tag, so every key this script touches is in KEYS[1]'s slot (band keys are found at run
