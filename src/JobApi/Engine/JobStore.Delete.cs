@@ -30,7 +30,7 @@ public sealed partial class JobStore
             batch.SortedSetRemoveAsync(keys.Due(partition), id),
             batch.SortedSetRemoveAsync(keys.Timeouts(partition), id),
             batch.SortedSetRemoveAsync(keys.Webhooks(partition), id),
-            batch.EvaluateAsync(LuaScripts.Drop, [keys.Active(partition), keys.ActiveBands(partition), keys.ActiveRound(partition), keys.ActiveSequence(partition)], [id]),
+            batch.EvaluateAsync(LuaScripts.Drop, keys.RotationKeys(partition), [id]),
             idem.Length > 0 ? batch.KeyDeleteAsync(idem) : Task.CompletedTask,
         ];
         batch.Execute();

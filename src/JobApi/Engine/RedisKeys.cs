@@ -50,6 +50,10 @@ public sealed class RedisKeys(string prefix, int partitions = 1)
     /// takes the next number, the back of the turn order).</summary>
     public RedisKey ActiveSequence(int partition) => $"{Prefix}:{{rotation:{Num(partition)}}}:seq";
 
+    /// <summary>The KEYS of rotate.lua and drop.lua for the partition: its priority-0 rotation, band registry, round
+    /// counter and turn sequence, in that order.</summary>
+    public RedisKey[] RotationKeys(int partition) => [Active(partition), ActiveBands(partition), ActiveRound(partition), ActiveSequence(partition)];
+
     /// <summary>ZSET: every job id of the partition (score 0, ordered by id = creation time), trimmed by the safety
     /// sweep. The job list reads the tenant's own index (<see cref="TenantKeys.Jobs"/>).</summary>
     public RedisKey JobIndex(int partition) => $"{Prefix}:{{jobs:{Num(partition)}}}";

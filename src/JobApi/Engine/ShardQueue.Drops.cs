@@ -56,7 +56,7 @@ public sealed partial class ShardQueue
         foreach (var group in jobIds.Distinct(StringComparer.Ordinal).GroupBy(keys.PartitionOf))
         {
             RedisValue[] ids = [.. group.Select(id => (RedisValue)id)];
-            calls.Add(batch.EvaluateAsync(LuaScripts.Drop, [keys.Active(group.Key), keys.ActiveBands(group.Key), keys.ActiveRound(group.Key), keys.ActiveSequence(group.Key)], ids));
+            calls.Add(batch.EvaluateAsync(LuaScripts.Drop, keys.RotationKeys(group.Key), ids));
             calls.Add(batch.SortedSetRemoveAsync(keys.Pending(group.Key), ids));
         }
         try

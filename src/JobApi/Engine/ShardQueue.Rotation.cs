@@ -49,7 +49,7 @@ public sealed partial class ShardQueue
         for (var k = 0; k < visit; k++)
         {
             var p = chosen[k];
-            calls[k] = batch.EvaluateAsync(LuaScripts.Rotate, [keys.Active(p), keys.ActiveBands(p), keys.ActiveRound(p), keys.ActiveSequence(p)], [perPartition]);
+            calls[k] = batch.EvaluateAsync(LuaScripts.Rotate, keys.RotationKeys(p), [perPartition]);
         }
         batch.Execute();
         await drops;

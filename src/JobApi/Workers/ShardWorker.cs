@@ -290,18 +290,11 @@ public sealed partial class ShardWorker(
             // shard computes while this result is on the wire (counted before the slot is freed, for the drain).
             if (commit) Interlocked.Increment(ref _commits);
             else Retire(batch);
-            SlotFreed(commit);
+            // A shard held ahead takes the slot at once (on a shard thread); the dispatch loop only when it would act.
+            FreeSlot();
+            WakeIfRoom(commit);
         }
         if (commit) await CommitAsync(batch, kind!, shard.Index);
-    }
-
-    /// <summary>A shard gave its slot back: a shard held ahead takes it at once (on a shard thread). The dispatch loop
-    /// is woken only when it would act: a batch's worth of room, or nothing left to run (then, when this shard's
-    /// commit is on the wire, once it is done: the job it ends leaves the rotation first).</summary>
-    private void SlotFreed(bool committing)
-    {
-        FreeSlot();
-        WakeIfRoom(committing);
     }
 
     /// <summary>Wakes the dispatch loop when it would act: a batch's worth of room, or nothing left to run (then, when
