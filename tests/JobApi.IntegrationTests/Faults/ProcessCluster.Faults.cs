@@ -119,6 +119,34 @@ public sealed partial class ProcessCluster
 
     /// <summary>Waits for every job to end and adds it to the tally: a job that is gone, not succeeded, or whose result
     /// fails <paramref name="exact"/> counts as lost. Returns the counters of the jobs that exist.</summary>
+    /// <summary>Gets <paramref name="worker"/> (one slot) to hold several shards of one job at once: short shards first
+    /// (thirty, so the first one's compiling is forgotten) make its shards short, so it leases ahead of its slot; the
+    /// next job's long shards then come several to a lease, one running and the others waiting ahead of the slot.
+    /// Returns that job and the shards held. A slow short shard at the end (a loaded host) can leave the worker's moving
+    /// average long, and then it leases one shard only: that job is canceled and the whole is tried again (3 tries).</summary>
+    public async Task<(string JobId, List<(string JobId, int Index)> Held)> HoldShardsAheadAsync(
+        FaultTally tally, ServiceProcess worker, int shards, int sleepMs, TimeSpan timeout)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var warm = await SubmitAsync(new { kind = "noop", input = new { }, shards = 30 });
+            await SettleAsync(tally, [warm], (_, result) => result.GetProperty("shards").GetInt32() == 30, timeout);
+            var id = await SubmitAsync(new { kind = "noop", input = new { sleepMs }, shards, maxAttempts = 1 });
+            List<(string JobId, int Index)> held = [];
+            try
+            {
+                await WaitAsync("the worker holds more shards than its one slot", async () =>
+                    (held = await HeldByAsync([id], worker.WorkerId)).Count >= 2, TimeSpan.FromSeconds(5));
+                return (id, held);
+            }
+            catch (TimeoutException) when (attempt < 3)
+            {
+                Output.WriteLine($"try {attempt}: the worker held {held.Count} shard(s) of {id}; canceling it and trying again");
+                using var cancel = await Http.PostAsync($"/v1/jobs/{id}/cancel", null);
+            }
+        }
+    }
+
     public async Task<List<JobCounters>> SettleAsync(FaultTally tally, IEnumerable<string> jobIds, Func<string, JsonElement, bool> exact, TimeSpan timeout)
     {
         var all = new List<JobCounters>();

@@ -129,14 +129,9 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         var api = cluster.AddNode("api", "Api");
         var worker = cluster.AddNode("worker", "Worker", new Dictionary<string, string> { ["JobApi__Worker__Concurrency"] = "1" });
         await ProcessCluster.StartAllAsync(api, worker);
-        // Short shards first: the worker's shards are short, so it leases ahead of its one slot. The next job's 4 s
-        // shards then come several to a lease: one runs, the others wait ahead of the slot.
-        var warm = await cluster.SubmitAsync(new { kind = "noop", input = new { sleepMs = 1 }, shards = 30 });
-        await cluster.WaitForFinalAsync(warm, JobTimeout);
-        var id = await cluster.SubmitAsync(new { kind = "noop", input = new { sleepMs = 4000 }, shards = 6, maxAttempts = 1 });
-        List<(string JobId, int Index)> held = [];
-        await ProcessCluster.WaitAsync("the worker holds more shards than its one slot", async () =>
-            (held = await cluster.HeldByAsync([id], worker.WorkerId)).Count >= 2, TimeSpan.FromSeconds(20));
+        // The worker holds several 4 s shards of one job: one runs, the others wait ahead of the slot.
+        var tally = new FaultTally("cancel while a worker holds shards ahead of its slot");
+        var (id, held) = await cluster.HoldShardsAheadAsync(tally, worker, shards: 6, sleepMs: 4000, JobTimeout);
 
         var clock = Stopwatch.StartNew();
         using (var cancel = await cluster.Http.PostAsync($"/v1/jobs/{id}/cancel", null)) Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);

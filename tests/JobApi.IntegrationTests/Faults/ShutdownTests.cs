@@ -74,16 +74,10 @@ public sealed class ShutdownTests(ITestOutputHelper output)
         var leaving = cluster.AddNode("worker-leaving", "Worker", settings);
         var next = cluster.AddNode("worker-next", "Worker", settings);
         await ProcessCluster.StartAllAsync(api, leaving);
-        // Short shards first (thirty: the very first one in a process also compiles the code it runs): the worker's
-        // shards are short, so it leases ahead of its one slot (how many depends on how short). The next job's shards
-        // then come several to a lease: one runs (4 s), the others wait ahead of the slot.
-        var warm = await cluster.SubmitAsync(new { kind = "noop", input = new { sleepMs = 1 }, shards = 30 });
-        await cluster.SettleAsync(tally, [warm], (_, result) => result.GetProperty("shards").GetInt32() == 30, JobTimeout);
+        // The worker holds several 4 s shards of one job: one runs, the others wait ahead of the slot.
         const int shards = 6;
-        var id = await cluster.SubmitAsync(new { kind = "noop", input = new { sleepMs = 4000 }, shards, maxAttempts = 1 });
-        var held = 0;
-        await ProcessCluster.WaitAsync("the worker holds more shards than its one slot", async () =>
-            (held = (await cluster.HeldByAsync([id], leaving.WorkerId)).Count) >= 2, TimeSpan.FromSeconds(20));
+        var (id, holding) = await cluster.HoldShardsAheadAsync(tally, leaving, shards, sleepMs: 4000, JobTimeout);
+        var held = holding.Count;
 
         var leavingId = leaving.WorkerId;
         leaving.Terminate();
