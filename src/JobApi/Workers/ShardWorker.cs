@@ -145,14 +145,17 @@ public sealed partial class ShardWorker(
             var asked = Enumerable.Range(0, jobs.Length).Where(i => share[i] > 0).ToArray();
             var grants = await queue.LeaseAsync(asked.Select(i => jobs[i]).ToArray(), asked.Select(i => share[i]).ToArray(), identity.Id, identity.Token);
             var found = false;
+            var emptied = 0;
             List<LeaseGrant>? leased = null;
-            foreach (var grant in grants)
+            for (var g = 0; g < grants.Length; g++)
             {
+                var grant = grants[g];
                 switch (grant.Kind)
                 {
                     case LeaseKind.Shards:
                         (leased ??= new(grants.Length)).Add(grant);
                         found = true;
+                        if (grant.Shards!.Count < share[asked[g]]) emptied++;
                         break;
                     case LeaseKind.Merge:
                         StartMerge(grant.JobId);
@@ -164,8 +167,12 @@ public sealed partial class ShardWorker(
                 }
             }
             if (leased is not null) StartBatches(leased);
-            // Nudged jobs that had nothing for this worker: look at the rotation at once rather than wait.
-            return found || nudged is not null;
+            // Nudged jobs that had nothing for this worker: look at the rotation at once rather than wait. Nudged jobs
+            // that gave this worker every shard they had: the worker was idle, so the rotation holds little else, and a
+            // round now would hand the same jobs out again to lease nothing (and drop them twice); the next round waits
+            // for a slot, a commit or a nudge (or the idle poll).
+            if (nudged is not null) return emptied < grants.Length;
+            return found;
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
