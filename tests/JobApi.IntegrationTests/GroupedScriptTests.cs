@@ -72,4 +72,37 @@ public sealed class GroupedScriptTests(RedisServerFixture redis, ServiceFixture 
         Assert.Equal("running", (string?)await db.HashGetAsync(Keys.Job(three).Job, "state"));
         Assert.Equal("canceled", (string?)await db.HashGetAsync(Keys.Job(canceled).Job, "state"));
     }
+
+    /// <summary>A plain submit (submit_whole.lua: quota, index entries, job, rotation and nudge in one script call) writes
+    /// what the submit of several calls writes, the one an idempotency key takes: the same job fields, shards, index
+    /// entries, rotation entry and quota ledger entry.</summary>
+    [Fact]
+    public async Task A_plain_submit_in_one_script_call_writes_what_the_submit_of_several_calls_writes()
+    {
+        var body = new { kind = "noop", input = new { sleepMs = 1 }, shards = 3, priority = 4, maxAttempts = 2 };
+        var whole = (await Client.SubmitAsync(body)).Id();
+        var several = (await Client.SubmitAsync(body, idempotencyKey: "several-" + Guid.NewGuid().ToString("N"))).Id();
+        var db = Redis.Redis.GetDatabase();
+
+        async Task<Dictionary<string, string>> FieldsAsync(string id) =>
+            (await db.HashGetAllAsync(Keys.Job(id).Job)).Where(e => e.Name != "createdAt" && e.Name != "idem")
+                .ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
+        var fields = await FieldsAsync(whole);
+        Assert.Equal("queued", fields["state"]);
+        Assert.Equal(await FieldsAsync(several), fields);
+        Assert.Equal(["0", "1", "2"], (await db.ListRangeAsync(Keys.Job(whole).Ready)).Select(v => (string)v!));
+        Assert.Equal(await db.ListRangeAsync(Keys.Job(several).Ready), await db.ListRangeAsync(Keys.Job(whole).Ready));
+
+        var tenant = Keys.Tenant(fields["tenant"]);
+        foreach (var index in new[] { Keys.JobIndex(0), Keys.Pending(0), tenant.Jobs, Keys.ActiveBand(0, 4) })
+        {
+            Assert.True(await db.SortedSetScoreAsync(index, whole) is not null, $"{index} lacks the job");
+            Assert.True(await db.SortedSetScoreAsync(index, several) is not null, $"{index} lacks the other job");
+        }
+        Assert.True(await db.SetContainsAsync(Keys.TenantSet, fields["tenant"]));
+        Assert.Contains(4.0, (await db.SortedSetRangeByRankWithScoresAsync(Keys.ActiveBands(0))).Select(e => e.Score));
+        var ledger = await db.HashGetAsync(tenant.Open, whole);
+        Assert.False(ledger.IsNull, "the quota ledger lacks the job");
+        Assert.Equal(await db.HashGetAsync(tenant.Open, several), ledger);
+    }
 }

@@ -50,7 +50,16 @@ public sealed class RedisNode(int port, string dir, IReadOnlyList<string> argume
         await StartAsync();
         await TestWait.UntilAsync(async () =>
         {
-            var info = await RedisCli.RunAsync(["-p", Port.ToString(), "info", "replication"]);
+            string info;
+            try
+            {
+                info = await RedisCli.RunAsync(["-p", Port.ToString(), "info", "replication"]);
+            }
+            catch (InvalidOperationException)
+            {
+                // Sentinel reconfigures the returning node (REPLICAOF) and closes its client connections, ours too.
+                return false;
+            }
             return info.Contains("role:slave", StringComparison.Ordinal) && info.Contains("master_link_status:up", StringComparison.Ordinal);
         }, TimeSpan.FromSeconds(30), $"redis-server on port {Port} did not rejoin as a replica");
     }

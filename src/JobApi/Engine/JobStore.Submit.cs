@@ -26,6 +26,16 @@ public sealed partial class JobStore
         var payloads = plan.ShardPayloads;
         var uniform = payloads.Count > 0 && payloads.All(p => p == payloads[0]) ? payloads[0] : "";
         var bytes = plan.MergeContext.Length + (uniform.Length > 0 ? uniform.Length : payloads.Sum(p => (long)p.Length));
+        // A plain submit on a Redis that is not a cluster is one script call (quota, index entries, job, rotation, nudge).
+        if (idempotencyKey is null && span is null && extras.Plain && topology.OneServer)
+        {
+            var plainArgs = SubmitArgs(kind, payloads, maxAttempts, plan, bodyHash, uniform, extras, tenant, bytes, idempotencyRecord: null);
+            var whole = await quota.WithSettleAsync(tenant, () => SubmitWholeAsync(tenant, id, extras.Priority, payloads.Count, bytes, plainArgs),
+                r => r.Refusal is not null);
+            if (whole.Refusal is { } refused) return SubmitOutcome.OverQuota(refused);
+            // Every key written is on the one server: the job hash names it.
+            return await CreatedAsync(id, tenant, kind, payloads.Count, extras, whole.Reply!, span, () => [keys.Job(id).Job]);
+        }
         if (await quota.ReserveAsync(tenant, id, payloads.Count, bytes) is { } refusal) return SubmitOutcome.OverQuota(refusal);
         if (idempotencyKey is not null)
         {
@@ -37,14 +47,8 @@ public sealed partial class JobStore
         }
 
         var job = keys.Job(id);
-        RedisValue[] fields = [.. extras.HashFields(idempotencyKey is null ? null : keys.Idempotency(tenant, idempotencyKey).ToString()), "tenant", tenant, "quotaBytes", bytes];
-        RedisValue[] args =
-        [
-            kind, payloads.Count, maxAttempts, plan.MergeContext, bodyHash, uniform,
-            extras.DelayMs ?? 0, extras.RunAtMs?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
-            extras.DependsOn is { Count: > 0 } ? "1" : "0", fields.Length / 2, .. fields,
-            .. (uniform.Length > 0 ? [] : payloads.Select(p => (RedisValue)p)),
-        ];
+        var args = SubmitArgs(kind, payloads, maxAttempts, plan, bodyHash, uniform, extras, tenant, bytes,
+            idempotencyKey is null ? null : keys.Idempotency(tenant, idempotencyKey).ToString());
         var db = Db;
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var partition = keys.PartitionOf(id);
@@ -102,23 +106,57 @@ public sealed partial class JobStore
             again.Execute();
             await Task.WhenAll(pushes);
         }
-        if (_options.Durability.WaitReplicas > 0)
-            await WaitForReplicasAsync(db, written);
+        if (!created) return new SubmitOutcome(await GetStatusAsync(id) ?? throw new InvalidOperationException($"Job {id} vanished right after it was found."), false);
+        return await CreatedAsync(id, tenant, kind, payloads.Count, extras, (RedisResult[])reply!, span, () => written);
+    }
 
-        var total = payloads.Count;
-        if (created)
-        {
-            owners.Remember(id, tenant);
-            metrics.JobSubmitted();
-            span?.SetTag("jobapi.job_id", id);
-            Log.Submitted(logger, id, kind, total);
-        }
-        var status = created
-            ? new JobStatus(id, kind, (string)reply[2]!, new ShardCounts(total, total, 0, 0, 0), 0, 0, JobStatus.Time(reply[1].ToString()) ?? DateTime.UtcNow,
-                null, null, null, extras.Priority, JobStatus.Time((string)reply[3]!), extras.DependsOn, extras.ScheduleId,
-                extras.CallbackUrl is null ? null : new WebhookStatus(extras.CallbackUrl, "pending", 0, null, null))
-            : await GetStatusAsync(id) ?? throw new InvalidOperationException($"Job {id} vanished right after it was found.");
-        return new SubmitOutcome(status, created);
+    /// <summary>submit.lua's arguments.</summary>
+    private static RedisValue[] SubmitArgs(string kind, IReadOnlyList<string> payloads, int maxAttempts, JobPlan plan, string bodyHash, string uniform,
+        SubmitOptions extras, string tenant, long bytes, string? idempotencyRecord)
+    {
+        RedisValue[] fields = [.. extras.HashFields(idempotencyRecord), "tenant", tenant, "quotaBytes", bytes];
+        return
+        [
+            kind, payloads.Count, maxAttempts, plan.MergeContext, bodyHash, uniform,
+            extras.DelayMs ?? 0, extras.RunAtMs?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
+            extras.DependsOn is { Count: > 0 } ? "1" : "0", fields.Length / 2, .. fields,
+            .. (uniform.Length > 0 ? [] : payloads.Select(p => (RedisValue)p)),
+        ];
+    }
+
+    /// <summary>submit_whole.lua for a plain job: its reply (submit.lua's), or the cap that refused it.</summary>
+    private async Task<(RedisResult[]? Reply, QuotaRefusal? Refusal)> SubmitWholeAsync(string tenant, string id, int priority, int shards, long bytes, RedisValue[] args)
+    {
+        var partition = keys.PartitionOf(id);
+        var t = keys.Tenant(tenant);
+        RedisValue[] reserve = quota.Off ? [] : quota.ReserveArgs(id, shards, bytes);
+        RedisKey[] whole =
+        [
+            .. keys.Job(id).DataKeys, t.Usage, t.Open, keys.JobIndex(partition), keys.Pending(partition), t.Jobs, keys.TenantSet,
+            keys.ActiveBand(partition, priority), keys.ActiveBands(partition), keys.ActiveSequence(partition),
+        ];
+        RedisValue[] all =
+        [
+            id, tenant, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), keys.NudgeChannel.ToString(), priority, reserve.Length, .. reserve, .. args,
+        ];
+        var reply = (RedisResult[])(await Db.EvaluateAsync(LuaScripts.SubmitWhole, whole, all))!;
+        return (string?)reply[0] == "quota" ? (null, new QuotaRefusal((string)reply[1]!, (long)reply[2], (long)reply[3])) : (reply, null);
+    }
+
+    /// <summary>The new job's status from submit.lua's reply, once what it wrote is on the replicas when that is asked for.</summary>
+    private async Task<SubmitOutcome> CreatedAsync(string id, string tenant, string kind, int total, SubmitOptions extras, RedisResult[] reply,
+        System.Diagnostics.Activity? span, Func<IEnumerable<RedisKey>> written)
+    {
+        if (_options.Durability.WaitReplicas > 0)
+            await WaitForReplicasAsync(Db, written());
+        owners.Remember(id, tenant);
+        metrics.JobSubmitted();
+        span?.SetTag("jobapi.job_id", id);
+        Log.Submitted(logger, id, kind, total);
+        var status = new JobStatus(id, kind, (string)reply[2]!, new ShardCounts(total, total, 0, 0, 0), 0, 0, JobStatus.Time(reply[1].ToString()) ?? DateTime.UtcNow,
+            null, null, null, extras.Priority, JobStatus.Time((string)reply[3]!), extras.DependsOn, extras.ScheduleId,
+            extras.CallbackUrl is null ? null : new WebhookStatus(extras.CallbackUrl, "pending", 0, null, null));
+        return new SubmitOutcome(status, true);
     }
 
     /// <summary>Puts a queued job into the rotation of its priority band in its partition, at the back of the turn

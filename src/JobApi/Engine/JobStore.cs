@@ -10,7 +10,7 @@ namespace JobApi.Engine;
 /// <summary>The API side of the engine: submit, read, cancel. Workers use <see cref="ShardQueue"/>.</summary>
 public sealed partial class JobStore(
     IConnectionMultiplexer redis, RedisKeys keys, JobEvents events, TenantQuota quota, IOptions<JobApiOptions> options,
-    JobApiMetrics metrics, ILogger<JobStore> logger, FaultInjection faults, JobOwners owners)
+    JobApiMetrics metrics, ILogger<JobStore> logger, FaultInjection faults, JobOwners owners, RedisTopology topology)
 {
     private readonly JobApiOptions _options = options.Value;
     private IDatabase Db => redis.GetDatabase();

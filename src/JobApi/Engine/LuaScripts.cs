@@ -26,6 +26,10 @@ public static class LuaScripts
     /// that is not a cluster.</summary>
     public static readonly string LeaseMany = Many("lease");
     public static readonly string CommitMany = Many("commit");
+    /// <summary>A plain submit in one script call on a Redis that is not a cluster: quota.lua, the index entries,
+    /// submit.lua, enter.lua and the nudge (submit_whole.lua).</summary>
+    public static readonly string SubmitWhole = Read("common") + "\n" + Function("reserve", "quota") + Function("create", "submit")
+        + Function("enter", "enter") + Read("submit_whole");
     /// <summary>Not job scripts: they work on the rotation of active jobs alone.</summary>
     public static readonly string Rotate = Read("rotate");
     public static readonly string Enter = Read("enter");
@@ -43,7 +47,10 @@ public static class LuaScripts
 
     private static string Load(string name) => Read("common") + "\n" + Read(name);
 
-    private static string Many(string name) => Read("common") + "\nlocal function one(KEYS, ARGV)\n" + Read(name) + "\nend\n" + Read("many");
+    /// <summary>A script as a local function of its own KEYS and ARGV, for a script that calls it.</summary>
+    private static string Function(string function, string name) => $"local function {function}(KEYS, ARGV)\n{Read(name)}\nend\n";
+
+    private static string Many(string name) => Read("common") + "\n" + Function("one", name) + Read("many");
 
     private static string Read(string name)
     {

@@ -19,7 +19,7 @@ public enum CommitOutcome { Committed, CommittedMerge, Finished, Stale, JobFinis
 
 /// <summary>The worker side of the engine: every call is one script in the job's slot (or one script on
 /// the rotation of active jobs). Calls made at the same time share round trips (StackExchange.Redis pipelines them).</summary>
-public sealed partial class ShardQueue(IConnectionMultiplexer redis, RedisKeys keys, IOptions<JobApiOptions> options, FaultInjection faults)
+public sealed partial class ShardQueue(IConnectionMultiplexer redis, RedisKeys keys, IOptions<JobApiOptions> options, FaultInjection faults, RedisTopology topology)
 {
     private readonly JobApiOptions _options = options.Value;
     private long RetentionMs => (long)_options.Retention.TotalMilliseconds;
@@ -29,21 +29,8 @@ public sealed partial class ShardQueue(IConnectionMultiplexer redis, RedisKeys k
     private IDatabase Db => redis.GetDatabase();
 
     /// <summary>True on a Redis that is not a cluster: calls for several jobs may then share one script call
-    /// (<see cref="LuaScripts.RunManyAsync"/>). On a cluster each job's keys are in a slot of their own. Until a server
-    /// has answered, its kind is not known and the per-job calls (which work everywhere) are used.</summary>
-    private bool Grouped
-    {
-        get
-        {
-            if (_grouped is { } known) return known;
-            var servers = redis.GetServers();
-            if (!servers.Any(s => s.IsConnected)) return false;
-            var grouped = servers.All(s => s.ServerType is ServerType.Standalone or ServerType.Sentinel);
-            _grouped = grouped;
-            return grouped;
-        }
-    }
-    private bool? _grouped;
+    /// (<see cref="LuaScripts.RunManyAsync"/>).</summary>
+    private bool Grouped => topology.OneServer;
 
     /// <summary>At most this many commits share one script call: a group holds Redis for about 50 µs per job.</summary>
     private const int MaxCommitGroup = 32;

@@ -15,6 +15,9 @@ public sealed record SubmitOptions(
     /// <summary>The job starts <c>waiting</c> (submit.lua decides the same way from the same arguments).</summary>
     public bool Waits => DelayMs > 0 || RunAtMs is not null || DependsOn is { Count: > 0 };
 
+    /// <summary>Nothing but the job and its queue entries is written: no due, timeout or webhook entry, no dependency.</summary>
+    public bool Plain => !Waits && TimeoutMs is null && CallbackUrl is null;
+
     /// <summary>Part of the idempotency body hash; empty for a plain job, so plain hashes stay as they were.</summary>
     public string Canonical => this == None ? "" :
         string.Join('\n', Priority, DelayMs, RunAtMs, string.Join(',', DependsOn ?? []), TimeoutMs, CallbackUrl, RetainMs, ScheduleId, Tick);

@@ -20,7 +20,8 @@ public sealed class TenantQuota(IConnectionMultiplexer redis, RedisKeys keys, IO
     private readonly LimitsOptions _limits = options.Value.Limits;
     private readonly long _ttlMs = (long)(options.Value.Retention + TimeSpan.FromDays(1)).TotalMilliseconds;
 
-    private bool Off => _limits is { MaxRunningJobsPerTenant: 0, MaxQueuedShardsPerTenant: 0, MaxStoredBytesPerTenant: 0 };
+    /// <summary>No cap is set: nothing is counted.</summary>
+    public bool Off => _limits is { MaxRunningJobsPerTenant: 0, MaxQueuedShardsPerTenant: 0, MaxStoredBytesPerTenant: 0 };
 
     /// <summary>Counts the job against the tenant's caps; returns the refusal when a cap would be exceeded.</summary>
     public Task<QuotaRefusal?> ReserveAsync(string tenant, string jobId, int shards, long bytes) =>
@@ -36,22 +37,31 @@ public sealed class TenantQuota(IConnectionMultiplexer redis, RedisKeys keys, IO
     private static string InputLedgerId(string inputId) => InputLedgerPrefix + inputId;
     private const string InputLedgerPrefix = "input:";
 
-    private async Task<QuotaRefusal?> ReserveAsync(string tenant, string ledgerId, int shards, long bytes, int jobs)
+    private Task<QuotaRefusal?> ReserveAsync(string tenant, string ledgerId, int shards, long bytes, int jobs) =>
+        Off ? Task.FromResult<QuotaRefusal?>(null)
+            : WithSettleAsync(tenant, () => TryReserveAsync(tenant, ledgerId, shards, bytes, jobs), refusal => refusal is not null);
+
+    /// <summary>Runs <paramref name="reserve"/> (a call that counts something against the tenant's caps, or is refused);
+    /// when a cap refused it and the tenant's ledger was not settled within the last second, settles the ledger and
+    /// runs it again.</summary>
+    internal async Task<T> WithSettleAsync<T>(string tenant, Func<Task<T>> reserve, Func<T, bool> refused)
     {
-        if (Off) return null;
-        var refusal = await TryReserveAsync(tenant, ledgerId, shards, bytes, jobs);
-        if (refusal is null || !ShouldSettle(tenant)) return refusal;
+        var outcome = await reserve();
+        if (!refused(outcome) || !ShouldSettle(tenant)) return outcome;
         await SettleAsync(tenant);
-        return await TryReserveAsync(tenant, ledgerId, shards, bytes, jobs);
+        return await reserve();
     }
 
     private async Task<QuotaRefusal?> TryReserveAsync(string tenant, string ledgerId, int shards, long bytes, int jobs)
     {
         var t = keys.Tenant(tenant);
-        var r = (RedisResult[])(await redis.GetDatabase().EvaluateAsync(LuaScripts.Quota, [t.Usage, t.Open],
-            ["reserve", ledgerId, shards, bytes, _limits.MaxRunningJobsPerTenant, _limits.MaxQueuedShardsPerTenant, _limits.MaxStoredBytesPerTenant, _ttlMs, jobs]))!;
+        var r = (RedisResult[])(await redis.GetDatabase().EvaluateAsync(LuaScripts.Quota, [t.Usage, t.Open], ReserveArgs(ledgerId, shards, bytes, jobs)))!;
         return (int)r[0] == 1 ? null : new QuotaRefusal((string)r[1]!, (long)r[2], (long)r[3]);
     }
+
+    /// <summary>quota.lua's arguments to count a ledger entry (a job: <paramref name="jobs"/> 1) against the caps.</summary>
+    internal RedisValue[] ReserveArgs(string ledgerId, int shards, long bytes, int jobs = 1) =>
+        ["reserve", ledgerId, shards, bytes, _limits.MaxRunningJobsPerTenant, _limits.MaxQueuedShardsPerTenant, _limits.MaxStoredBytesPerTenant, _ttlMs, jobs];
 
     /// <summary>Releases a job's share (no effect when it was not counted or was released already).</summary>
     public Task ReleaseAsync(string tenant, string jobId) => ReleaseAsync(tenant, [jobId]);

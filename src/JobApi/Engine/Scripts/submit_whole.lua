@@ -1,0 +1,28 @@
+-- A plain submit (no idempotency key, no wait, no dependency, no timeout, no webhook) in one script call, on a Redis
+-- that is not a cluster (its keys are in several slots): the tenant's quota (quota.lua as reserve()), then, when it
+-- takes the job, the index entries, the job (submit.lua as create()), its place in the rotation (enter.lua as enter())
+-- and the nudge. A refused submit writes nothing, and the job is never without its index entries.
+-- Built by LuaScripts.SubmitWhole: common.lua, the three scripts as functions, then this.
+-- KEYS: 1..13 the job's data keys, 14 quota usage, 15 quota ledger, 16 the partition's job index, 17 its pending
+--       index, 18 the tenant's jobs, 19 the set of tenants, 20..22 the rotation keys enter.lua takes.
+-- ARGV: 1 job id, 2 tenant, 3 pending score (ms), 4 nudge channel, 5 priority, 6 q = number of quota arguments
+--       (0 when quotas are off), 7..6+q quota.lua's reserve arguments, then submit.lua's arguments.
+-- Returns {'quota', limit, used, max} when a cap refuses the job, otherwise submit.lua's reply.
+local id, q = ARGV[1], tonumber(ARGV[6])
+if q > 0 then
+  local r = reserve({ KEYS[14], KEYS[15] }, { unpack(ARGV, 7, 6 + q) })
+  if r[1] ~= 1 then return { 'quota', r[2], r[3], r[4] } end
+end
+redis.call('ZADD', KEYS[16], 0, id)
+redis.call('ZADD', KEYS[17], 'NX', ARGV[3], id)
+redis.call('ZADD', KEYS[18], 0, id)
+redis.call('SADD', KEYS[19], ARGV[2])
+-- submit.lua's arguments, copied one by one: unpack() is limited by the Lua stack, and a job may have many payloads.
+local args = {}
+for i = 7 + q, #ARGV do args[#args + 1] = ARGV[i] end
+local reply = create(KEYS, args)
+if reply[1] == 1 and reply[3] == 'queued' then
+  enter({ KEYS[20], KEYS[21], KEYS[22] }, { id, ARGV[5] })
+  redis.call('PUBLISH', ARGV[4], id)
+end
+return reply
