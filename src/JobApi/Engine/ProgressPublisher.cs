@@ -9,7 +9,7 @@ namespace JobApi.Engine;
 /// at most once per <see cref="Interval"/> per job and process, with one trailing message so the latest
 /// progress is never held back. Fire-and-forget: the hot path pays one dictionary look-up.
 /// </summary>
-public sealed class ProgressPublisher(IConnectionMultiplexer redis, RedisKeys keys)
+public sealed class ProgressPublisher(IConnectionMultiplexer redis, RedisKeys keys, Microsoft.Extensions.Options.IOptions<JobApi.Options.JobApiOptions> options)
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
     private const int MaxTrackedJobs = 10_000;
@@ -41,6 +41,31 @@ public sealed class ProgressPublisher(IConnectionMultiplexer redis, RedisKeys ke
             Publish(jobId);
         }, TaskScheduler.Default);
     }
+
+    /// <summary>A job this process has not told about yet started running here: told after
+    /// <c>JobApi:Worker:ProgressStartDelay</c>
+    /// unless it ended here by then (<see cref="Forget"/>). Its final event then tells the streams and the message would
+    /// only follow it, so a short job costs no progress message (nor a wake-up of every API node); a job seen before
+    /// is told as by <see cref="Changed"/>.</summary>
+    public void Started(string jobId)
+    {
+        if (_jobs.Count > MaxTrackedJobs) _jobs.Clear();
+        var entry = new Entry { TrailingScheduled = 1 };
+        if (_jobs.GetOrAdd(jobId, entry) != entry)
+        {
+            Changed(jobId);
+            return;
+        }
+        _ = Task.Delay(_startDelay).ContinueWith(_ =>
+        {
+            if (!_jobs.TryGetValue(jobId, out var current) || current != entry) return; // ended here meanwhile
+            Volatile.Write(ref entry.LastTicks, Stopwatch.GetTimestamp());
+            Volatile.Write(ref entry.TrailingScheduled, 0);
+            Publish(jobId);
+        }, TaskScheduler.Default);
+    }
+
+    private readonly TimeSpan _startDelay = options.Value.Worker.ProgressStartDelay;
 
     /// <summary>Forgets a finished job (its final event is published by the script that finished it).</summary>
     public void Forget(string jobId) => _jobs.TryRemove(jobId, out _);

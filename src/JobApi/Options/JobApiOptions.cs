@@ -58,6 +58,11 @@ public sealed class WorkerOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "JobApi:Worker:ShutdownGrace must be between 0 and 10 minutes.")]
     public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long a job may run on a worker before event streams are told that it started (a job that ends
+    /// sooner is told by its final event alone).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "JobApi:Worker:ProgressStartDelay must be between 0 and 1 minute.")]
+    public TimeSpan ProgressStartDelay { get; set; } = TimeSpan.FromMilliseconds(20);
+
     /// <summary>Longest a shard attempt may run; over it the worker cancels it and it counts as a failed attempt. Zero: no limit.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00", ErrorMessage = "JobApi:Worker:ShardTimeout must be between 0 (off) and 1 day.")]
     public TimeSpan ShardTimeout { get; set; } = TimeSpan.Zero;

@@ -219,7 +219,7 @@ public sealed partial class ShardWorker(
             var batch = new LeasedBatch(grant);
             _batches[(batch.JobId, batch.Fence)] = batch;
             kinds.TryGet(grant.JobKind, out var kind);
-            progress.Changed(grant.JobId);
+            progress.Started(grant.JobId);
             foreach (var shard in grant.Shards!) _ahead.Enqueue(new ShardStart(batch, kind, shard));
         }
         Pump();
