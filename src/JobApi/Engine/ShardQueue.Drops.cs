@@ -8,6 +8,7 @@ namespace JobApi.Engine;
 public sealed partial class ShardQueue
 {
     private const int MaxDropBatch = 256;
+    private const int DropRideMs = 5;
     private readonly Channel<string> _drops = System.Threading.Channels.Channel.CreateUnbounded<string>();
     // Jobs known to be finished whose drop has not completed yet: a rotation that still returns one does not lease it.
     private readonly ConcurrentDictionary<string, byte> _leaving = new(StringComparer.Ordinal);
@@ -15,7 +16,8 @@ public sealed partial class ShardQueue
 
     /// <summary>Takes a finished or vanished job out of rotation and out of the pending index, soon: the jobs that
     /// finish while one drop call is on the wire go together in the next one (one script call per partition for
-    /// many jobs), or ride ahead of this worker's next rotation in its round trip, whichever comes first. Nothing
+    /// many jobs), or ride ahead of this worker's next rotation in its round trip, whichever comes first (a drop call
+    /// of its own waits <see cref="DropRideMs"/> for that rotation, which the slot the job freed usually starts). Nothing
     /// depends on it happening: a job left behind is found final by the next lease, which drops it again, and the
     /// safety sweep forgets its pending entry.</summary>
     public void DropFromRotation(string jobId)
@@ -29,6 +31,7 @@ public sealed partial class ShardQueue
     {
         while (await _drops.Reader.WaitToReadAsync())
         {
+            await Task.Delay(DropRideMs);
             var ids = TakeDrops();
             if (ids.Count == 0) continue; // a rotation took them
             var batch = Db.CreateBatch();
