@@ -14,6 +14,7 @@ public sealed class ProgressPublisher(IConnectionMultiplexer redis, RedisKeys ke
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
     private const int MaxTrackedJobs = 10_000;
     private readonly ConcurrentDictionary<string, Entry> _jobs = new(StringComparer.Ordinal);
+    private readonly TimeSpan _startDelay = options.Value.Worker.ProgressStartDelay;
 
     private sealed class Entry
     {
@@ -43,10 +44,9 @@ public sealed class ProgressPublisher(IConnectionMultiplexer redis, RedisKeys ke
     }
 
     /// <summary>A job this process has not told about yet started running here: told after
-    /// <c>JobApi:Worker:ProgressStartDelay</c>
-    /// unless it ended here by then (<see cref="Forget"/>). Its final event then tells the streams and the message would
-    /// only follow it, so a short job costs no progress message (nor a wake-up of every API node); a job seen before
-    /// is told as by <see cref="Changed"/>.</summary>
+    /// <c>JobApi:Worker:ProgressStartDelay</c> unless it ended here by then (<see cref="Forget"/>). Its final event then
+    /// tells the streams and the message would only follow it, so a short job costs no progress message (nor a wake-up
+    /// of every API node); a job seen before is told as by <see cref="Changed"/>.</summary>
     public void Started(string jobId)
     {
         if (_jobs.Count > MaxTrackedJobs) _jobs.Clear();
@@ -64,8 +64,6 @@ public sealed class ProgressPublisher(IConnectionMultiplexer redis, RedisKeys ke
             Publish(jobId);
         }, TaskScheduler.Default);
     }
-
-    private readonly TimeSpan _startDelay = options.Value.Worker.ProgressStartDelay;
 
     /// <summary>Forgets a finished job (its final event is published by the script that finished it).</summary>
     public void Forget(string jobId) => _jobs.TryRemove(jobId, out _);
