@@ -28,10 +28,10 @@ public sealed partial class Scheduler(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Most jobs end with nothing else due: their event is not on the follow-up channel and costs this node nothing.
-        await redis.GetSubscriber().SubscribeAsync(keys.FollowUpChannel, (channel, message) =>
+        await redis.GetSubscriber().SubscribeUntilTakenAsync(keys.FollowUpChannel, (channel, message) =>
         {
             if (FinalEvent.Parse(message!) is { } e && (e.Dependents || e.Webhook)) _ = Task.Run(() => OnJobFinishedAsync(e));
-        });
+        }, e => Log.RedisError(logger, e), stoppingToken);
         await _wake.RunAsync(async () =>
         {
             await Task.WhenAll(due.PromoteDueAsync(), FireSchedulesAsync(), due.EnforceTimeoutsAsync());

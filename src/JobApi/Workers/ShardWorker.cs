@@ -44,9 +44,10 @@ public sealed partial class ShardWorker(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var subscriber = redis.GetSubscriber();
-        await subscriber.SubscribeAsync(keys.NudgeChannel, (_, message) => OnNudge(message!));
+        await subscriber.SubscribeUntilTakenAsync(keys.NudgeChannel, (_, message) => OnNudge(message!), e => Log.RedisError(logger, e), stoppingToken);
         // A job that ended other than by success (canceled, failed, timed out): stop its shards here.
-        await subscriber.SubscribeAsync(keys.FollowUpChannel, (_, message) => AbandonJob(FinalEvent.Parse(message!).JobId));
+        await subscriber.SubscribeUntilTakenAsync(keys.FollowUpChannel, (_, message) => AbandonJob(FinalEvent.Parse(message!).JobId),
+            e => Log.RedisError(logger, e), stoppingToken);
         try
         {
             await queue.WarmUpAsync();

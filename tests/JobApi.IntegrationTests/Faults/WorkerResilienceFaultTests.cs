@@ -38,6 +38,37 @@ public sealed class WorkerResilienceFaultTests(ITestOutputHelper output)
         Assert.Equal(counters.Total, counters.Commits);
     });
 
+    /// <summary>A worker's start-up subscriptions (the nudge and follow-up channels) that Redis does not take are tried
+    /// again until taken; the process used to stop when one failed (seen with a subscription that timed out on an
+    /// overloaded Redis Cluster). Here Redis refuses them for real: the worker's ACL user may use every key and command
+    /// but no channel, until the test grants it the channels.</summary>
+    [Fact]
+    public Task Worker_whose_subscriptions_are_refused_at_start_keeps_trying_and_works_once_they_are_taken() =>
+        ProcessCluster.RunAsync(output, "subscribe-refused", async cluster =>
+    {
+        await cluster.Server.ExecuteAsync("ACL", "SETUSER", "late-channels", "on", ">late-channels-pw", "~*", "+@all", "resetchannels");
+        var api = cluster.AddNode("api", "Api");
+        var worker = cluster.AddNode("worker", "Worker", new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Redis"] = $"{cluster.RedisConnectionString},user=late-channels,password=late-channels-pw",
+        });
+        await ProcessCluster.StartAllAsync(api, worker);
+        await ProcessCluster.WaitAsync("the worker reports a refused subscription", () => Task.FromResult(worker.LogTail(200).Contains("NOPERM")),
+            TimeSpan.FromSeconds(20));
+        var id = await cluster.SubmitAsync(new { kind = "noop", input = new { sleepMs = 10 }, shards = 4 });
+        await Task.Delay(TimeSpan.FromSeconds(2)); // several tries refused
+        Assert.True(worker.IsRunning, $"the worker stopped when its subscription was refused:\n{worker.LogTail(40)}");
+
+        await cluster.Server.ExecuteAsync("ACL", "SETUSER", "late-channels", "allchannels");
+        var final = await cluster.WaitForFinalAsync(id, JobTimeout);
+        Assert.Equal("succeeded", final.GetProperty("state").GetString());
+        // Subscribed now: a job submitted next is nudged to the worker (or found by its idle poll) and runs.
+        var next = await cluster.SubmitAsync(new { kind = "noop", input = new { sleepMs = 0 }, shards = 1 });
+        Assert.Equal("succeeded", (await cluster.WaitForFinalAsync(next, JobTimeout)).GetProperty("state").GetString());
+        Assert.True(worker.IsRunning);
+        cluster.AssertNodesAlive();
+    });
+
     [Fact]
     public Task Worker_that_leases_its_own_reaped_shard_again_keeps_renewing_the_new_lease() => ProcessCluster.RunAsync(output, "re-lease", async cluster =>
     {
