@@ -77,12 +77,7 @@ public sealed class TenantQuota(IConnectionMultiplexer redis, RedisKeys keys, IO
     /// <summary>Releases every counted job of the tenant that is final, or gone for longer than a minute
     /// (a job is counted just before its keys are written), and every counted input that is gone (expired or
     /// deleted; an input is counted while its chunks are already there, so a gone one has neither record nor chunks).</summary>
-    public async Task<int> SettleAsync(string tenant)
-    {
-        var ids = new List<string>();
-        await foreach (var entry in redis.GetDatabase().HashScanAsync(keys.Tenant(tenant).Open, pageSize: 500)) ids.Add(entry.Name!);
-        return await SettleAsync(tenant, ids);
-    }
+    public async Task<int> SettleAsync(string tenant) => await SettleAsync(tenant, (await ScanLedgerAsync(tenant, 0, int.MaxValue)).Ids);
 
     /// <summary><see cref="SettleAsync(string)"/> over the next slice of about <paramref name="entries"/> ledger entries,
     /// from where the previous slice of this process ended (HSCAN's cursor), so a periodic pass costs the same whatever
@@ -90,9 +85,18 @@ public sealed class TenantQuota(IConnectionMultiplexer redis, RedisKeys keys, IO
     /// A submit that a cap would refuse still settles the whole ledger first.</summary>
     public async Task<int> SettleSliceAsync(string tenant, int entries)
     {
+        var (ids, cursor) = await ScanLedgerAsync(tenant, _sliceCursors.TryGetValue(tenant, out var c) ? c : 0, entries);
+        if (cursor == 0) _sliceCursors.TryRemove(tenant, out _);
+        else _sliceCursors[tenant] = cursor;
+        return await SettleAsync(tenant, ids);
+    }
+
+    /// <summary>The ledger entries from HSCAN's <paramref name="cursor"/> on, page by page, until about
+    /// <paramref name="entries"/> are read or the scan is through (cursor 0).</summary>
+    private async Task<(List<string> Ids, long Cursor)> ScanLedgerAsync(string tenant, long cursor, int entries)
+    {
         var db = redis.GetDatabase();
         var open = keys.Tenant(tenant).Open;
-        var cursor = _sliceCursors.TryGetValue(tenant, out var c) ? c : 0;
         var ids = new List<string>();
         do
         {
@@ -102,9 +106,7 @@ public sealed class TenantQuota(IConnectionMultiplexer redis, RedisKeys keys, IO
             for (var i = 0; i < pairs.Length; i += 2) ids.Add((string)pairs[i]!);
         }
         while (cursor != 0 && ids.Count < entries);
-        if (cursor == 0) _sliceCursors.TryRemove(tenant, out _);
-        else _sliceCursors[tenant] = cursor;
-        return await SettleAsync(tenant, ids);
+        return (ids, cursor);
     }
 
     private readonly ConcurrentDictionary<string, long> _sliceCursors = new(StringComparer.Ordinal);
