@@ -4,7 +4,7 @@ using StackExchange.Redis;
 namespace JobApi.Engine;
 
 /// <summary>Builds the shards endpoint's view from where the scripts keep shard state: inflight (running,
-/// under which lease), done (succeeded: times and worker), failures (failed attempts and the last error)
+/// under which lease; shard 0 of a one-shard job's first lease is held in the job hash instead), done (succeeded: times and worker), failures (failed attempts and the last error)
 /// and dead (dead-lettered). A shard in none of them is queued.</summary>
 internal static class ShardRecord
 {
@@ -16,11 +16,20 @@ internal static class ShardRecord
         var done = batch.HashGetAsync(job.Done, fields);
         var failures = batch.HashGetAsync(job.Failures, fields);
         var dead = batch.SetContainsAsync(job.Dead, fields);
+        var hold = start == 0 && count > 0 ? batch.HashGetAsync(job.Job, [(RedisValue)"hold", (RedisValue)"holdBy"]) : null;
         batch.Execute();
         await Task.WhenAll(inflight, done, failures, dead);
 
-        var fences = (await inflight).Where(f => !f.IsNull).Distinct().ToArray();
+        var fenceOf = await inflight;
         var leases = new Dictionary<string, (string Worker, DateTime StartedAt)>();
+        // A hold (the first lease of a one-shard job, kept in the job hash) is shard 0 in flight under its fence.
+        if (hold is not null && await hold is [{ IsNullOrEmpty: false } holdFence, { IsNull: false } holdBy])
+        {
+            var parts = ((string)holdBy!).Split('|', 2);
+            leases[(string)holdFence!] = (parts[0], Ms(parts[1]));
+            if (fenceOf[0].IsNull) fenceOf[0] = holdFence;
+        }
+        var fences = fenceOf.Where(f => !f.IsNull && !leases.ContainsKey((string)f!)).Distinct().ToArray();
         if (fences.Length > 0)
         {
             var records = await db.HashGetAsync(job.Batches, fences);
@@ -44,7 +53,7 @@ internal static class ShardRecord
                 var parts = ((string)(await done)[k]!).Split('|', 3);
                 items[k] = new ShardStatus(index, JobStates.Succeeded, failed + 1, parts[2], Ms(parts[0]), Ms(parts[1]), error);
             }
-            else if (!(await inflight)[k].IsNull && leases.TryGetValue((string)(await inflight)[k]!, out var lease))
+            else if (!fenceOf[k].IsNull && leases.TryGetValue((string)fenceOf[k]!, out var lease))
                 items[k] = new ShardStatus(index, JobStates.Running, failed + 1, lease.Worker, lease.StartedAt, null, error);
             else
                 items[k] = new ShardStatus(index, JobStates.Queued, failed, null, null, null, error);

@@ -21,12 +21,15 @@ public sealed partial class ProcessCluster
     }
 
     /// <summary>Shards of these jobs that a worker holds now (under a lease of its, still in flight), read from the
-    /// job's lease records (<c>batches</c>: fence → worker|startedAt|indexes) and <c>inflight</c>.</summary>
+    /// job's lease records (<c>batches</c>: fence → worker|startedAt|indexes) and <c>inflight</c>, and from a one-shard
+    /// job's hold (job hash fields <c>hold</c> and <c>holdBy</c>: worker|startedAt).</summary>
     public async Task<List<(string JobId, int Index)>> HeldByAsync(IEnumerable<string> jobIds, string workerId)
     {
         var held = new List<(string, int)>();
         foreach (var jobId in jobIds)
         {
+            var hold = await Db.HashGetAsync(JobKey(jobId, "job"), ["hold", "holdBy"]);
+            if (!hold[0].IsNullOrEmpty && ((string?)hold[1])?.Split('|')[0] == workerId) held.Add((jobId, 0));
             var inflight = (await Db.HashGetAllAsync(JobKey(jobId, "inflight"))).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
             if (inflight.Count == 0) continue;
             foreach (var entry in await Db.HashGetAllAsync(JobKey(jobId, "batches")))

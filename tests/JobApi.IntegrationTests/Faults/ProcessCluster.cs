@@ -188,9 +188,41 @@ public sealed partial class ProcessCluster : IAsyncDisposable
         return counters;
     }
 
-    /// <summary>The fence of the lease that holds shard <paramref name="index"/> now (the service keeps it in "inflight"), or null.</summary>
-    public async Task<string?> FenceOfAsync(string jobId, int index) =>
-        await Db.HashGetAsync(JobKey(jobId, "inflight"), index.ToString(CultureInfo.InvariantCulture));
+    /// <summary>The fence of the lease that holds shard <paramref name="index"/> now (the service keeps it in "inflight",
+    /// or, for a one-shard job's first lease, in the job hash's "hold"), or null.</summary>
+    public async Task<string?> FenceOfAsync(string jobId, int index)
+    {
+        var fence = await Db.HashGetAsync(JobKey(jobId, "inflight"), index.ToString(CultureInfo.InvariantCulture));
+        if (!fence.IsNull || index != 0) return fence;
+        var hold = await Db.HashGetAsync(JobKey(jobId, "job"), "hold");
+        return hold.IsNullOrEmpty ? null : (string?)hold;
+    }
+
+    /// <summary>Whether lease <paramref name="fence"/> of the job is a hold (kept in the job hash, no lease key).</summary>
+    public async Task<bool> IsHoldAsync(string jobId, string fence) => await Db.HashGetAsync(JobKey(jobId, "job"), "hold") == fence;
+
+    /// <summary>The deadline (ms) of lease <paramref name="fence"/>: its "running" score, or a hold's "holdUntil".</summary>
+    public async Task<double?> LeaseDeadlineAsync(string jobId, string fence) => await IsHoldAsync(jobId, fence)
+        ? (double?)await Db.HashGetAsync(JobKey(jobId, "job"), "holdUntil")
+        : await Db.SortedSetScoreAsync(JobKey(jobId, "running"), fence);
+
+    /// <summary>Makes lease <paramref name="fence"/> run out now, behind its worker's back, in one transaction: its key
+    /// deleted and its deadline in the past (for a hold, the deadline alone).</summary>
+    public async Task ExpireLeaseAsync(string jobId, string fence)
+    {
+        var expire = Db.CreateTransaction();
+        if (await IsHoldAsync(jobId, fence))
+        {
+            expire.AddCondition(Condition.HashEqual(JobKey(jobId, "job"), "hold", fence));
+            _ = expire.HashSetAsync(JobKey(jobId, "job"), "holdUntil", 0);
+        }
+        else
+        {
+            _ = expire.KeyDeleteAsync(JobKey(jobId, "lease:" + fence));
+            _ = expire.SortedSetAddAsync(JobKey(jobId, "running"), fence, 0);
+        }
+        if (!await expire.ExecuteAsync()) throw new InvalidOperationException($"lease {jobId}/{fence} ended before it could be expired");
+    }
 
     /// <summary>The key of the lease that holds shard <paramref name="index"/> now.</summary>
     public async Task<string> LeaseKeyAsync(string jobId, int index) =>

@@ -79,7 +79,6 @@ public sealed class WorkerResilienceFaultTests(ITestOutputHelper output)
         });
         await service.StartAsync();
         var id = await cluster.SubmitAsync(new { kind = "noop", input = new { sleepMs = 8000 }, shards = 1, maxAttempts = 3 });
-        var running = cluster.JobKey(id, "running");
         string? fence = null;
         await ProcessCluster.WaitAsync("shard 0 runs", async () => (fence = await cluster.FenceOfAsync(id, 0)) is not null, TimeSpan.FromSeconds(20));
         var sinceStart = Stopwatch.StartNew();
@@ -87,10 +86,10 @@ public sealed class WorkerResilienceFaultTests(ITestOutputHelper output)
         // Right after one of its renewals (the deadline moves), the lease runs out behind the worker's back: the
         // state Redis is in when a worker's renewals do not reach it for a whole TTL (a partition, a Redis restart
         // that outlasted the TTL). The worker still runs attempt 1; its next renewal is a second away.
-        var deadline = await cluster.Db.SortedSetScoreAsync(running, fence);
+        var deadline = await cluster.LeaseDeadlineAsync(id, fence!);
         await ProcessCluster.WaitAsync("a renewal 4 s into the shard", async () =>
         {
-            var now = await cluster.Db.SortedSetScoreAsync(running, fence);
+            var now = await cluster.LeaseDeadlineAsync(id, fence!);
             if (now == deadline || sinceStart.Elapsed < TimeSpan.FromSeconds(4))
             {
                 deadline = now;
@@ -99,10 +98,7 @@ public sealed class WorkerResilienceFaultTests(ITestOutputHelper output)
             return true;
         }, TimeSpan.FromSeconds(10));
         output.WriteLine($"lease of attempt 1 expired behind the worker's back {sinceStart.Elapsed.TotalSeconds:F1} s into the shard");
-        var expire = cluster.Db.CreateTransaction();
-        _ = expire.KeyDeleteAsync(cluster.JobKey(id, "lease:" + fence));
-        _ = expire.SortedSetAddAsync(running, fence, 0);
-        Assert.True(await expire.ExecuteAsync());
+        await cluster.ExpireLeaseAsync(id, fence!);
 
         // Its lease loop reaps the shard and, being the only worker, leases it again (attempt 2) while attempt 1 still runs.
         await ProcessCluster.WaitAsync("the same worker leases shard 0 again", async () =>

@@ -7,15 +7,27 @@
 --       9 merged result ('' when none), 10.. pairs of index, result
 -- Returns {'ok', refusedCount} | {'merge', 0} | {'finished', 0} | {'stale', n} | {'final', state}
 local f, token = ARGV[1], ARGV[2]
--- The job's fields finish_job needs come in the same read (h[4..7]), for the commit that finishes the job.
-local h = redis.call('HMGET', K_JOB, 'state', 'total', 'commits', unpack(FINISH_FIELDS))
+-- The job's fields finish_job needs come in the same read (h[4..8]), for the commit that finishes the job, and so
+-- does the hold (h[8], h[9]: a hold of fence f stands for the lease key and shard 0's inflight entry).
+local h = redis.call('HMGET', K_JOB, 'state', 'total', 'commits', 'retainMs', 'dependents', 'callbackUrl', 'finals',
+  'hold', 'holdToken')
 if not h[1] then return { 'final', 'gone' } end
 if is_final(h[1]) then return { 'final', h[1] } end
-if redis.call('GET', KEYS[14]) ~= token then return { 'stale', (#ARGV - 9) / 2 } end
+local hold = h[8] == f
+if hold then
+  if h[9] ~= token then return { 'stale', (#ARGV - 9) / 2 } end
+elseif redis.call('GET', KEYS[14]) ~= token then
+  return { 'stale', (#ARGV - 9) / 2 }
+end
 
 local idx = {}
 for k = 10, #ARGV, 2 do idx[#idx + 1] = ARGV[k] end
-local holders = redis.call('HMGET', K_INFLIGHT, unpack(idx))
+local holders = {}
+if hold then
+  for k, i in ipairs(idx) do holders[k] = (i == '0') and f or false end
+else
+  holders = redis.call('HMGET', K_INFLIGHT, unpack(idx))
+end
 local now, now_s = now_ms_and_string()
 local meta = ARGV[4] .. '|' .. now_s .. '|' .. ARGV[3]
 local results, done, accepted = {}, {}, {}
@@ -35,20 +47,25 @@ if ARGV[9] ~= '' and #accepted == #idx and (#accepted == total or redis.call('HL
   chunked('HSET', K_DONE, done)
   -- Lease 1 holding every shard: no attempt of this job ever failed.
   finish_job('succeeded', nil, now_s, ARGV[6], ARGV[7], ARGV[8],
-    { fields = { 'commits', (tonumber(h[3]) or 0) + #accepted }, lease = KEYS[14], result = ARGV[9], clean = f == '1',
-      own = { h[4], h[5], h[6], h[7] } })
+    { fields = { 'commits', (tonumber(h[3]) or 0) + #accepted }, lease = KEYS[14], result = ARGV[9], clean = f == '1', bare = hold,
+      own = { h[4], h[5], h[6], h[7], h[8] } })
   return { 'finished', 0 }
 end
 if #accepted > 0 then
   chunked('HSET', K_RESULTS, results)
   chunked('HSET', K_DONE, done)
-  chunked('HDEL', K_INFLIGHT, accepted)
-  redis.call('HINCRBY', K_JOB, 'commits', #accepted)
+  if hold then
+    -- The hold's one shard is in: the hold ends with it.
+    redis.call('HSET', K_JOB, 'commits', (tonumber(h[3]) or 0) + #accepted, 'hold', '')
+  else
+    chunked('HDEL', K_INFLIGHT, accepted)
+    redis.call('HINCRBY', K_JOB, 'commits', #accepted)
+  end
 end
 -- Only the shards this lease still holds settle. A refused one belongs to no live lease of this fence: a fence is
 -- handed out twice only when Redis lost the first lease (a failover, an AOF cut short), and the worker that held the
 -- lost one commits late under the same number; counting its shards would forget the live lease while its shards run.
-settle(f, #accepted, KEYS[14])
+if not hold then settle(f, #accepted, KEYS[14]) end
 
 local refused = #idx - #accepted
 if redis.call('HLEN', K_DONE) == total and redis.call('SET', K_MERGE, token, 'NX', 'PX', ARGV[5]) then

@@ -30,6 +30,16 @@ local function is_final(state)
   return state == 'succeeded' or state == 'failed' or state == 'canceled'
 end
 
+-- A hold is the first lease of a one-shard job whose payload is in the job hash, kept in the job hash instead of the lease keys: field hold = its
+-- fence f ('' or absent when none), holdToken = the worker's token (the lease key's value), holdUntil = its deadline
+-- in ms (the lease key's TTL and the K_RUNNING score), holdBy = 'worker|startedAt' (the K_BATCHES record). Its one
+-- shard, 0, has no inflight entry: shard 0 of a job with a hold is in flight under fence hold. The lease writes it
+-- with the job's own HSET and the commit reads it with the job's own HMGET, so the job's whole life costs four
+-- commands fewer; every script that checks, renews, reaps, releases or counts a lease knows both forms.
+local function held(hold)
+  return hold ~= nil and hold ~= false and hold ~= ''
+end
+
 -- The lease key of fence f, in the job's slot (same hash tag as K_JOB).
 local function lease_key(f)
   return string.sub(K_JOB, 1, #K_JOB - 3) .. 'lease:' .. f
@@ -59,10 +69,11 @@ end
 -- dependents, 'w' it has a webhook (see FinalEvent); nodes act on a finished job only when a flag says so, or when it
 -- did not succeed (workers stop its shards).
 -- opts (optional), folded into the calls this makes anyway: fields = more job hash fields to set, lease = a lease
--- key to delete, result = the result to store, clean = true when no attempt of the job ever failed (it has no
+-- key to delete, bare = true when the job succeeds under its hold with nothing queued, running or merging,
+-- result = the result to store, clean = true when no attempt of the job ever failed (it has no
 -- failure or dead-letter key to give a retention), own = the job's FINISH_FIELDS when the caller read them already
--- (in its own HMGET). now and retention_ms may be numbers or their strings.
-local FINISH_FIELDS = { 'retainMs', 'dependents', 'callbackUrl', 'finals' }
+-- (in its own HMGET). now and retention_ms may be numbers or their strings. A hold ends with the job.
+local FINISH_FIELDS = { 'retainMs', 'dependents', 'callbackUrl', 'finals', 'hold' }
 local function finish_job(state, err, now, retention_ms, channel, job_id, opts)
   opts = opts or {}
   local own = opts.own or redis.call('HMGET', K_JOB, unpack(FINISH_FIELDS))
@@ -71,17 +82,22 @@ local function finish_job(state, err, now, retention_ms, channel, job_id, opts)
   -- finals is part of the events stream's sequence (JobStatus.Sequence)
   local fields = { 'state', state, 'finishedAt', now, 'finals', (tonumber(own[4]) or 0) + 1 }
   if err then fields[#fields + 1] = 'error'; fields[#fields + 1] = err end
+  if held(own[5]) then fields[#fields + 1] = 'hold'; fields[#fields + 1] = '' end
   for _, v in ipairs(opts.fields or {}) do fields[#fields + 1] = v end
   redis.call('HSET', K_JOB, unpack(fields))
-  local gone = { K_READY, K_DELAYED, K_RUNNING, K_INFLIGHT, K_BATCHES, K_MERGE }
-  -- A failed job keeps payloads and committed results so that its dead shards can be retried.
-  if state == 'failed' then
-    for _, k in ipairs({ K_PAYLOADS, K_RESULTS }) do redis.call('PEXPIRE', k, retention_ms) end
-  else
-    gone[#gone + 1] = K_PAYLOADS; gone[#gone + 1] = K_RESULTS
+  -- A job that ends under its hold (opts.bare) has none of these keys: its one shard left the ready list, which
+  -- Redis deletes when it empties, and the hold stands for the lease keys.
+  if not opts.bare then
+    local gone = { K_READY, K_DELAYED, K_RUNNING, K_INFLIGHT, K_BATCHES, K_MERGE }
+    -- A failed job keeps payloads and committed results so that its dead shards can be retried.
+    if state == 'failed' then
+      for _, k in ipairs({ K_PAYLOADS, K_RESULTS }) do redis.call('PEXPIRE', k, retention_ms) end
+    else
+      gone[#gone + 1] = K_PAYLOADS; gone[#gone + 1] = K_RESULTS
+    end
+    if opts.lease then gone[#gone + 1] = opts.lease end
+    redis.call('DEL', unpack(gone))
   end
-  if opts.lease then gone[#gone + 1] = opts.lease end
-  redis.call('DEL', unpack(gone))
   -- What is left: the job, per-shard history and the result; they go when the retention ends.
   local kept = { K_JOB, K_DONE }
   if not opts.clean then kept[#kept + 1] = K_FAILURES; kept[#kept + 1] = K_DEAD end

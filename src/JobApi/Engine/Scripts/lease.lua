@@ -1,12 +1,14 @@
 -- Hands up to ARGV[4] ready shards of one job to a worker under ONE lease: fence f = the job's fence
 -- counter + 1, lease key 'lease:f' = token (SET PX ttl), deadline in K_RUNNING, each shard's inflight
--- entry = f. Before that it reaps: shards of leases whose key is gone (worker died, or stalled past its
--- TTL) count as a failed attempt; due retries become ready. When every shard has succeeded and nobody
--- holds the merge lease, the caller gets the merge.
+-- entry = f. The first lease of a one-shard job is a hold instead (see common.lua): the same lease kept in
+-- the job hash, written with the job's own HSET. Before that it reaps: shards of leases whose key is gone
+-- (worker died, or stalled past its TTL) and a hold past its deadline count as a failed attempt; due
+-- retries become ready. When every shard has succeeded and nobody holds the merge lease, the caller gets
+-- the merge.
 -- ARGV: 1 workerId, 2 token, 3 ttlMs, 4 maxCount, 5 backoffBaseMs, 6 jitter, 7 retentionMs, 8 eventsChannel, 9 jobId
 -- Returns {'gone'} | {'final', state} | {'merge'} | {'idle'}
 --       | {'ok', kind, fence, total, startedAt, mergeContext (only when the lease holds every shard, else ''), index1, attempt1, payload1, ...}
-local h = redis.call('HMGET', K_JOB, 'state', 'total', 'kind', 'payload', 'context', 'fence', 'attempts')
+local h = redis.call('HMGET', K_JOB, 'state', 'total', 'kind', 'payload', 'context', 'fence', 'attempts', 'hold', 'holdUntil', 'holdBy')
 local state = h[1]
 if not state then return { 'gone' } end
 if is_final(state) then return { 'final', state } end
@@ -26,6 +28,15 @@ end
 -- A job never leased (fence 0) has no lease to reap, no retry due and no failed attempt: its first lease skips
 -- those reads.
 local fresh = fence == 0
+
+-- Reap a hold past its deadline (its worker died or stalled: renewals move the deadline).
+if held(h[8]) and tonumber(h[9]) <= now then
+  seen[#seen + 1] = 'hold'; seen[#seen + 1] = ''
+  local w = string.match(h[10] or '', '^([^|]*)')
+  if fail_attempt('0', 'lease expired: worker ' .. tostring(w) .. ' stopped renewing it', now, base, jitter, retention, channel, job_id) == 'dead' then
+    return { 'final', 'failed' }
+  end
+end
 
 -- Reap expired leases.
 for _, f in ipairs(fresh and {} or redis.call('ZRANGEBYSCORE', K_RUNNING, '-inf', now_s, 'LIMIT', 0, 20)) do
@@ -68,16 +79,24 @@ end
 local f = tostring(fence + 1)
 seen[#seen + 1] = 'fence'; seen[#seen + 1] = f
 seen[#seen + 1] = 'attempts'; seen[#seen + 1] = (tonumber(h[7]) or 0) + #popped
-redis.call('HSET', K_JOB, unpack(seen))
-redis.call('SET', lease_key(f), token, 'PX', ARGV[3])
-redis.call('ZADD', K_RUNNING, now + ttl, f)
-redis.call('HSET', K_BATCHES, f, worker .. '|' .. now_s .. '|' .. table.concat(popped, ','), 'n:' .. f, #popped)
-local fields = {}
-for _, i in ipairs(popped) do
-  fields[#fields + 1] = i
-  fields[#fields + 1] = f
+if fresh and total == 1 and h[4] then
+  -- A hold: the lease, its deadline and its record go into the job hash with the rest.
+  for _, v in ipairs({ 'hold', f, 'holdToken', token, 'holdUntil', now + ttl, 'holdBy', worker .. '|' .. now_s }) do
+    seen[#seen + 1] = v
+  end
+  redis.call('HSET', K_JOB, unpack(seen))
+else
+  redis.call('HSET', K_JOB, unpack(seen))
+  redis.call('SET', lease_key(f), token, 'PX', ARGV[3])
+  redis.call('ZADD', K_RUNNING, now + ttl, f)
+  redis.call('HSET', K_BATCHES, f, worker .. '|' .. now_s .. '|' .. table.concat(popped, ','), 'n:' .. f, #popped)
+  local fields = {}
+  for _, i in ipairs(popped) do
+    fields[#fields + 1] = i
+    fields[#fields + 1] = f
+  end
+  chunked('HSET', K_INFLIGHT, fields)
 end
-chunked('HSET', K_INFLIGHT, fields)
 
 local fails = fresh and {} or redis.call('HMGET', K_FAILURES, unpack(popped))
 local payloads = h[4] and {} or redis.call('HMGET', K_PAYLOADS, unpack(popped))

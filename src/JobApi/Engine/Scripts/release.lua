@@ -2,8 +2,22 @@
 -- KEYS[14]: lease key of f. ARGV: 1 fence, 2 token, 3.. indexes
 -- Returns how many shards were released.
 local f, token = ARGV[1], ARGV[2]
-local state = redis.call('HGET', K_JOB, 'state')
+local h = redis.call('HMGET', K_JOB, 'state', 'hold', 'holdToken')
+local state = h[1]
 if not state or is_final(state) then return 0 end
+if h[2] == f then
+  -- A hold (common.lua): shard 0 goes back and the hold ends.
+  if h[3] ~= token then return 0 end
+  for k = 3, #ARGV do
+    if ARGV[k] == '0' then
+      redis.call('LPUSH', K_READY, '0')
+      redis.call('HSET', K_JOB, 'hold', '')
+      redis.call('HINCRBY', K_JOB, 'attempts', -1)
+      return 1
+    end
+  end
+  return 0
+end
 if redis.call('GET', KEYS[14]) ~= token then return 0 end
 local back = {}
 for k = 3, #ARGV do
