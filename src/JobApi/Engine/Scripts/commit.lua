@@ -47,8 +47,8 @@ if ARGV[9] ~= '' and #accepted == #idx and (#accepted == total or redis.call('HL
   chunked('HSET', K_DONE, done)
   -- Lease 1 holding every shard: no attempt of this job ever failed.
   finish_job('succeeded', nil, now_s, ARGV[6], ARGV[7], ARGV[8],
-    { fields = { 'commits', (tonumber(h[3]) or 0) + #accepted }, lease = KEYS[14], result = ARGV[9], clean = f == '1', bare = hold,
-      own = { h[4], h[5], h[6], h[7], h[8] } })
+    { fields = { 'commits', (tonumber(h[3]) or 0) + #accepted }, lease = KEYS[14], result = ARGV[9], clean = f == '1',
+      bare = hold, own = { h[4], h[5], h[6], h[7], h[8] } })
   return { 'finished', 0 }
 end
 if #accepted > 0 then

@@ -30,12 +30,13 @@ local function is_final(state)
   return state == 'succeeded' or state == 'failed' or state == 'canceled'
 end
 
--- A hold is the first lease of a one-shard job whose payload is in the job hash, kept in the job hash instead of the lease keys: field hold = its
--- fence f ('' or absent when none), holdToken = the worker's token (the lease key's value), holdUntil = its deadline
--- in ms (the lease key's TTL and the K_RUNNING score), holdBy = 'worker|startedAt' (the K_BATCHES record). Its one
--- shard, 0, has no inflight entry: shard 0 of a job with a hold is in flight under fence hold. The lease writes it
--- with the job's own HSET and the commit reads it with the job's own HMGET, so the job's whole life costs four
--- commands fewer; every script that checks, renews, reaps, releases or counts a lease knows both forms.
+-- A hold is the first lease of a one-shard job whose payload is in the job hash, kept in the job hash instead of the
+-- lease keys: field hold = its fence f ('' or absent when none), holdToken = the worker's token (the lease key's
+-- value), holdUntil = its deadline in ms (the lease key's TTL and the K_RUNNING score), holdBy = 'worker|startedAt'
+-- (the K_BATCHES record). Its one shard, 0, has no inflight entry: shard 0 of a job with a hold is in flight under
+-- fence hold. The lease writes it with the job's own HSET and the commit reads it with the job's own HMGET, and a
+-- job that succeeds under it has no other key to delete, so the job's whole life costs seven commands fewer; every
+-- script that checks, renews, reaps, releases or counts a lease knows both forms.
 local function held(hold)
   return hold ~= nil and hold ~= false and hold ~= ''
 end

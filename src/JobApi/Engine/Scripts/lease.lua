@@ -8,7 +8,8 @@
 -- ARGV: 1 workerId, 2 token, 3 ttlMs, 4 maxCount, 5 backoffBaseMs, 6 jitter, 7 retentionMs, 8 eventsChannel, 9 jobId
 -- Returns {'gone'} | {'final', state} | {'merge'} | {'idle'}
 --       | {'ok', kind, fence, total, startedAt, mergeContext (only when the lease holds every shard, else ''), index1, attempt1, payload1, ...}
-local h = redis.call('HMGET', K_JOB, 'state', 'total', 'kind', 'payload', 'context', 'fence', 'attempts', 'hold', 'holdUntil', 'holdBy')
+local h = redis.call('HMGET', K_JOB, 'state', 'total', 'kind', 'payload', 'context', 'fence', 'attempts',
+  'hold', 'holdUntil', 'holdBy')
 local state = h[1]
 if not state then return { 'gone' } end
 if is_final(state) then return { 'final', state } end
@@ -33,7 +34,8 @@ local fresh = fence == 0
 if held(h[8]) and tonumber(h[9]) <= now then
   seen[#seen + 1] = 'hold'; seen[#seen + 1] = ''
   local w = string.match(h[10] or '', '^([^|]*)')
-  if fail_attempt('0', 'lease expired: worker ' .. tostring(w) .. ' stopped renewing it', now, base, jitter, retention, channel, job_id) == 'dead' then
+  local err = 'lease expired: worker ' .. tostring(w) .. ' stopped renewing it'
+  if fail_attempt('0', err, now, base, jitter, retention, channel, job_id) == 'dead' then
     return { 'final', 'failed' }
   end
 end

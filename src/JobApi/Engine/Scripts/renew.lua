@@ -1,5 +1,5 @@
--- Extends the leases this worker still holds: compare the token, then PEXPIRE (a hold: move its deadline). A lease that is gone or
--- holds another token is never recreated; it is reported lost so that the worker abandons its shards.
+-- Extends the leases this worker still holds: compare the token, then PEXPIRE (a hold: move its deadline). A lease
+-- that is gone or holds another token is never recreated; it is reported lost so that the worker abandons its shards.
 -- KEYS[14..]: lease keys (K_MERGE for the merge lease). ARGV: 1 ttlMs, 2 token, then per lease key its fence ('' for the merge).
 -- Every lease counts as lost once the job is final.
 -- Returns the positions (1-based, among the lease keys) of the leases that were lost.

@@ -17,7 +17,8 @@ local now = now_ms()
 for i = 1, DATA_KEYS do redis.call('PERSIST', KEYS[i]) end
 redis.call('DEL', K_DEAD, K_READY, K_DELAYED, K_RESULT, K_MERGE)
 chunked('RPUSH', K_READY, back)
-redis.call('HDEL', K_JOB, 'hold', 'holdToken', 'holdUntil', 'holdBy', 'finishedAt', 'error', 'webhookState', 'webhookAttempts', 'webhookLastStatus', 'webhookDeliveredAt')
+redis.call('HDEL', K_JOB, 'hold', 'holdToken', 'holdUntil', 'holdBy', 'finishedAt', 'error', 'webhookState',
+  'webhookAttempts', 'webhookLastStatus', 'webhookDeliveredAt')
 redis.call('HSET', K_JOB, 'state', 'running', 'attemptLimit', (tonumber(h[4]) or max_attempts) + max_attempts,
   'retriedAt', now, 'seenAt', now)
 redis.call('HINCRBY', K_JOB, 'retries', 1)
