@@ -66,12 +66,21 @@ public sealed class HoldTests(RedisServerFixture redis, ServiceFixture service)
         Assert.Equal("succeeded", status.State());
         Assert.Equal(0, status.GetProperty("shards").GetProperty("running").GetInt32());
         Assert.Equal(1, status.GetProperty("shards").GetProperty("succeeded").GetInt32());
-        Assert.Equal("succeeded", (await ShardAsync(id)).GetProperty("state").GetString());
+        // The shard's record is the hold's worker and start and the job's end (a job that ends under its hold keeps no
+        // done record).
+        shard = await ShardAsync(id);
+        Assert.Equal("succeeded", shard.GetProperty("state").GetString());
+        Assert.Equal("worker-a", shard.GetProperty("worker").GetString());
+        Assert.Equal(1, shard.GetProperty("attempts").GetInt32());
+        Assert.Equal(status.GetProperty("startedAt").GetDateTime(), shard.GetProperty("startedAt").GetDateTime());
+        Assert.Equal(status.GetProperty("finishedAt").GetDateTime(), shard.GetProperty("finishedAt").GetDateTime());
         Assert.Equal(1, (int)await Db.HashGetAsync(job.Job, "commits"));
         Assert.Equal("", await HoldAsync(id));
         var left = (await KeysAsync($"*{id}*")).Select(k => k[(k.LastIndexOf(':') + 1)..]).Order().ToArray();
-        Assert.Equal(["done", "job", "result"], left);
-        Assert.Equal("{\"shards\":1}", (string?)await Db.StringGetAsync(job.Result));
+        // Its short result is in the job hash: the job is the one key left, and the result reads as any other.
+        Assert.Equal(["job"], left);
+        Assert.Equal("{\"shards\":1}", (string?)await Db.HashGetAsync(job.Job, "result"));
+        Assert.Equal(1, (await Client.GetJsonAsync($"/v1/jobs/{id}/result")).GetProperty("result").GetProperty("shards").GetInt32());
     }
 
     [Fact]

@@ -52,15 +52,19 @@ public sealed partial class JobStore
         return (s, s?.State == JobStates.Succeeded ? r : null);
     }
 
+    private static readonly RedisValue[] ResultFields = ["items", "result"];
+
     private async Task<StoredResult?> ReadResult(IBatch batch, string id, long offset, int limit)
     {
         var job = keys.Job(id);
         var head = batch.StringGetAsync(job.Result);
-        var total = batch.HashGetAsync(job.Job, "items");
+        var fields = batch.HashGetAsync(job.Job, ResultFields);
         var page = batch.ListRangeAsync(job.ResultItems, offset, offset + limit - 1);
-        await Task.WhenAll(head, total, page);
-        var json = (string?)await head;
+        await Task.WhenAll(head, fields, page);
+        // A short result of a job that ended under its hold is in the job hash (finish_job in common.lua).
+        var (total, inline) = ((await fields)[0], (await fields)[1]);
+        var json = (string?)await head ?? (string?)inline;
         if (json is null) return null;
-        return (await total).IsNull ? new StoredResult(json, null, []) : new StoredResult(json, (long)await total, await page);
+        return total.IsNull ? new StoredResult(json, null, []) : new StoredResult(json, (long)total, await page);
     }
 }

@@ -69,30 +69,23 @@ public static class LuaScripts
     }
 
     /// <summary>Runs one job script (built by <see cref="Many"/>) for several calls in one script call; the reply holds
-    /// one reply per call, in order. Only on a Redis that is not a cluster: the calls' keys are in different slots.</summary>
+    /// one reply per call, in order. Only on a Redis that is not a cluster: the calls' keys are in different slots. The
+    /// keys are not sent: many.lua makes each from the job's key base when the script uses it.</summary>
     public static Task<RedisResult> RunManyAsync(this IDatabaseAsync db, string script, IReadOnlyList<JobCall> calls)
     {
-        var keyCount = 0;
         var argCount = 1;
-        foreach (var call in calls)
-        {
-            keyCount += call.Keys.Length;
-            argCount += 2 + call.Args.Length;
-        }
-        var keys = new RedisKey[keyCount];
+        foreach (var call in calls) argCount += 2 + call.Args.Length;
         var args = new RedisValue[argCount];
         args[0] = calls.Count;
-        int k = 0, a = 1;
+        var a = 1;
         foreach (var call in calls)
         {
-            call.Keys.CopyTo(keys, k);
-            k += call.Keys.Length;
-            args[a++] = call.Keys.Length;
+            args[a++] = call.Job.Base;
             args[a++] = call.Args.Length;
             call.Args.CopyTo(args, a);
             a += call.Args.Length;
         }
-        return db.EvaluateAsync(script, keys, args);
+        return db.EvaluateAsync(script, [], args);
     }
 
     /// <summary>
@@ -107,10 +100,12 @@ public static class LuaScripts
         SlotRetry.RunAsync(db.ScriptEvaluateAsync(script, keys, args), () => db.Multiplexer.GetDatabase().ScriptEvaluateAsync(script, keys, args));
 }
 
-/// <summary>One call of a job script: its keys (the job's data keys, then its own) and its arguments.</summary>
-public readonly record struct JobCall(RedisKey[] Keys, RedisValue[] Args)
+/// <summary>One call of a job script: its job, its arguments and the keys it takes after the job's data keys.</summary>
+public readonly record struct JobCall(JobKeys Job, RedisValue[] Args, RedisKey[] ExtraKeys)
 {
     /// <summary>The call of a job script on <paramref name="job"/>: its data keys first, then <paramref name="extraKeys"/>.</summary>
-    public static JobCall For(JobKeys job, RedisValue[] args, params RedisKey[] extraKeys) =>
-        new(extraKeys.Length == 0 ? job.DataKeys : [.. job.DataKeys, .. extraKeys], args);
+    public static JobCall For(JobKeys job, RedisValue[] args, params RedisKey[] extraKeys) => new(job, args, extraKeys);
+
+    /// <summary>The keys of the call made alone: the job's data keys, then its own.</summary>
+    public RedisKey[] Keys => ExtraKeys.Length == 0 ? Job.DataKeys : [.. Job.DataKeys, .. ExtraKeys];
 }

@@ -146,6 +146,10 @@ public readonly struct JobKeys(string prefix, string jobId)
     private readonly string _base = $"{prefix}:{{{jobId}}}:";
 
     public string JobId { get; } = jobId;
+    /// <summary>What every key of the job starts with: each data key is this followed by its name in
+    /// <see cref="DataKeys"/> order (job, ready, delayed, running, inflight, batches, payloads, results, done, failures,
+    /// dead, result, merge), which is how many.lua makes them.</summary>
+    public string Base => _base;
     /// <summary>HASH: kind, state, total, counters, times, error, merge context.</summary>
     public RedisKey Job => _base + "job";
     /// <summary>LIST of shard indexes ready to run.</summary>

@@ -24,6 +24,8 @@ public sealed class QueueDepthSampler(IConnectionMultiplexer redis, RedisKeys ke
         return Volatile.Read(ref _depth);
     }
 
+    private static readonly RedisValue[] JobFields = ["state", "fence", "ready"];
+
     /// <summary>Reads the depth now (also used by the first scrape's caller in tests).</summary>
     public async Task<long> SampleAsync()
     {
@@ -40,12 +42,17 @@ public sealed class QueueDepthSampler(IConnectionMultiplexer redis, RedisKeys ke
             var reads = ids.Select(id =>
             {
                 var job = keys.Job(id!);
-                return (State: batch.HashGetAsync(job.Job, "state"), Ready: batch.ListLengthAsync(job.Ready), Delayed: batch.SortedSetLengthAsync(job.Delayed));
+                return (Job: batch.HashGetAsync(job.Job, JobFields), Ready: batch.ListLengthAsync(job.Ready), Delayed: batch.SortedSetLengthAsync(job.Delayed));
             }).ToArray();
             batch.Execute();
             long depth = 0;
-            foreach (var (state, ready, delayed) in reads)
-                if ((string?)await state != JobStates.Waiting) depth += await ready + await delayed;
+            foreach (var (fields, ready, delayed) in reads)
+            {
+                var h = await fields;
+                if ((string?)h[0] == JobStates.Waiting) continue;
+                // A one-shard job never leased keeps its ready shard in its hash (submit.lua).
+                depth += await ready + await delayed + (h[1] == "0" && h[2] == "0" ? 1 : 0);
+            }
             Volatile.Write(ref _depth, depth);
             Volatile.Write(ref _sampledAtTicks, DateTime.UtcNow.Ticks);
             return depth;

@@ -173,10 +173,12 @@ public sealed partial class ProcessCluster : IAsyncDisposable
 
     public async Task<JobCounters> CountersAsync(string jobId)
     {
-        // Raw counters from the job hash; succeeded and failed shards are the sizes of the "done" hash and "dead" set.
-        var v = await Db.HashGetAsync(JobKey(jobId, "job"), ["state", "total", "attempts", "commits", "error"]);
+        // Raw counters from the job hash; succeeded and failed shards are the sizes of the "done" hash and "dead" set. A
+        // job that succeeded under its hold (holdBy set) has no done record: its succeeded shards are its commits.
+        var v = await Db.HashGetAsync(JobKey(jobId, "job"), ["state", "total", "attempts", "commits", "error", "holdBy"]);
         if (v[0].IsNull) throw new InvalidOperationException($"Job {jobId} has no hash under prefix {KeyPrefix}.");
         var succeeded = await Db.HashLengthAsync(JobKey(jobId, "done"));
+        if (succeeded == 0 && v[0] == "succeeded" && !v[5].IsNull) succeeded = (long)v[3];
         var failed = await Db.SetLengthAsync(JobKey(jobId, "dead"));
         return new JobCounters(jobId, v[0]!, (long)v[1], (long)v[2], (long)v[3], succeeded, failed, v[4].IsNull ? null : (string?)v[4]);
     }

@@ -1,9 +1,13 @@
--- Prepended to every job script. KEYS[1..13] are always the job's data keys, in this order
--- (RedisKeys.JobKeys.DataKeys); lease keys, when a script needs them, follow from KEYS[14].
+-- Prepended to every job script. The job's data keys are K.job, K.ready, K.delayed, K.running, K.inflight,
+-- K.batches, K.payloads, K.results, K.done, K.failures, K.dead, K.result and K.merge (RedisKeys.JobKeys.DataKeys, the
+-- same names). A script called for one job gets them as KEYS[1..13], in that order, and lease keys, when it needs
+-- them, from KEYS[14]; many.lua makes each from the job's key base instead, when first used.
 -- Scripts check every precondition first and write last: Lua has no rollback.
-local K_JOB, K_READY, K_DELAYED, K_RUNNING, K_INFLIGHT, K_BATCHES, K_PAYLOADS, K_RESULTS, K_DONE, K_FAILURES, K_DEAD, K_RESULT, K_MERGE =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]
-local DATA_KEYS = 13
+local DATA = { 'job', 'ready', 'delayed', 'running', 'inflight', 'batches', 'payloads', 'results', 'done', 'failures',
+  'dead', 'result', 'merge' }
+local DATA_KEYS = #DATA
+local K = {}
+for i, name in ipairs(DATA) do K[name] = KEYS[i] end
 local CHUNK = 500 -- unpack() is limited by the Lua stack: big variadic calls go in chunks
 
 -- Now in ms, as a number and as its decimal string. The string is cut from TIME's own strings: a Lua number passed to
@@ -32,8 +36,8 @@ end
 
 -- A hold is the first lease of a one-shard job whose payload is in the job hash, kept in the job hash instead of the
 -- lease keys: field hold = its fence f ('' or absent when none), holdToken = the worker's token (the lease key's
--- value), holdUntil = its deadline in ms (the lease key's TTL and the K_RUNNING score), holdBy = 'worker|startedAt'
--- (the K_BATCHES record). Its one shard, 0, has no inflight entry: shard 0 of a job with a hold is in flight under
+-- value), holdUntil = its deadline in ms (the lease key's TTL and the K.running score), holdBy = 'worker|startedAt'
+-- (the K.batches record). Its one shard, 0, has no inflight entry: shard 0 of a job with a hold is in flight under
 -- fence hold. The lease writes it with the job's own HSET and the commit reads it with the job's own HMGET, and a
 -- job that succeeds under it has no other key to delete, so the job's whole life costs seven commands fewer; every
 -- script that checks, renews, reaps, releases or counts a lease knows both forms.
@@ -41,9 +45,9 @@ local function held(hold)
   return hold ~= nil and hold ~= false and hold ~= ''
 end
 
--- The lease key of fence f, in the job's slot (same hash tag as K_JOB).
+-- The lease key of fence f, in the job's slot (same hash tag as K.job).
 local function lease_key(f)
-  return string.sub(K_JOB, 1, #K_JOB - 3) .. 'lease:' .. f
+  return string.sub(K.job, 1, #K.job - 3) .. 'lease:' .. f
 end
 
 -- Calls cmd(key, ...) with the items of list in chunks.
@@ -70,14 +74,16 @@ end
 -- dependents, 'w' it has a webhook (see FinalEvent); nodes act on a finished job only when a flag says so, or when it
 -- did not succeed (workers stop its shards).
 -- opts (optional), folded into the calls this makes anyway: fields = more job hash fields to set, lease = a lease
--- key to delete, bare = true when the job succeeds under its hold with nothing queued, running or merging,
+-- key to delete, bare = true when the job succeeds under its hold with nothing queued, running or merging (and no
+-- done record),
 -- result = the result to store, clean = true when no attempt of the job ever failed (it has no
 -- failure or dead-letter key to give a retention), own = the job's FINISH_FIELDS when the caller read them already
 -- (in its own HMGET). now and retention_ms may be numbers or their strings. A hold ends with the job.
+local INLINE_RESULT = 64
 local FINISH_FIELDS = { 'retainMs', 'dependents', 'callbackUrl', 'finals', 'hold' }
 local function finish_job(state, err, now, retention_ms, channel, job_id, opts)
   opts = opts or {}
-  local own = opts.own or redis.call('HMGET', K_JOB, unpack(FINISH_FIELDS))
+  local own = opts.own or redis.call('HMGET', K.job, unpack(FINISH_FIELDS))
   retention_ms = own[1] or retention_ms
   local flags = (own[2] and 'd' or '') .. (own[3] and 'w' or '')
   -- finals is part of the events stream's sequence (JobStatus.Sequence)
@@ -85,27 +91,34 @@ local function finish_job(state, err, now, retention_ms, channel, job_id, opts)
   if err then fields[#fields + 1] = 'error'; fields[#fields + 1] = err end
   if held(own[5]) then fields[#fields + 1] = 'hold'; fields[#fields + 1] = '' end
   for _, v in ipairs(opts.fields or {}) do fields[#fields + 1] = v end
-  redis.call('HSET', K_JOB, unpack(fields))
+  -- A short result of a job that ends under its hold goes into the job hash (field result) instead of a key of its
+  -- own: one write and one expiry fewer. Short enough to keep the hash in Redis's compact encoding
+  -- (hash-max-listpack-value, 64 bytes by default); JobStore reads the key first, then the field.
+  local inline = opts.bare and opts.result and #opts.result <= INLINE_RESULT
+  if inline then fields[#fields + 1] = 'result'; fields[#fields + 1] = opts.result end
+  redis.call('HSET', K.job, unpack(fields))
   -- A job that ends under its hold (opts.bare) has none of these keys: its one shard left the ready list, which
   -- Redis deletes when it empties, and the hold stands for the lease keys.
   if not opts.bare then
-    local gone = { K_READY, K_DELAYED, K_RUNNING, K_INFLIGHT, K_BATCHES, K_MERGE }
+    local gone = { K.ready, K.delayed, K.running, K.inflight, K.batches, K.merge }
     -- A failed job keeps payloads and committed results so that its dead shards can be retried.
     if state == 'failed' then
-      for _, k in ipairs({ K_PAYLOADS, K_RESULTS }) do redis.call('PEXPIRE', k, retention_ms) end
+      for _, k in ipairs({ K.payloads, K.results }) do redis.call('PEXPIRE', k, retention_ms) end
     else
-      gone[#gone + 1] = K_PAYLOADS; gone[#gone + 1] = K_RESULTS
+      gone[#gone + 1] = K.payloads; gone[#gone + 1] = K.results
     end
     if opts.lease then gone[#gone + 1] = opts.lease end
     redis.call('DEL', unpack(gone))
   end
-  -- What is left: the job, per-shard history and the result; they go when the retention ends.
-  local kept = { K_JOB, K_DONE }
-  if not opts.clean then kept[#kept + 1] = K_FAILURES; kept[#kept + 1] = K_DEAD end
-  if opts.result then
-    redis.call('SET', K_RESULT, opts.result, 'PX', retention_ms)
-  else
-    kept[#kept + 1] = K_RESULT
+  -- What is left: the job, per-shard history (none for a job that ends under its hold) and the result; they go
+  -- when the retention ends.
+  local kept = { K.job }
+  if not opts.bare then kept[#kept + 1] = K.done end
+  if not opts.clean then kept[#kept + 1] = K.failures; kept[#kept + 1] = K.dead end
+  if not opts.result then
+    kept[#kept + 1] = K.result
+  elseif not inline then
+    redis.call('SET', K.result, opts.result, 'PX', retention_ms)
   end
   for _, k in ipairs(kept) do redis.call('PEXPIRE', k, retention_ms) end
   local event = flags == '' and job_id or (job_id .. '|' .. flags)
@@ -118,7 +131,7 @@ end
 
 -- Failed attempts of shard i so far.
 local function failures_of(i)
-  local raw = redis.call('HGET', K_FAILURES, i)
+  local raw = redis.call('HGET', K.failures, i)
   if not raw then return 0 end
   return tonumber(string.match(raw, '^(%d+)'))
 end
@@ -128,24 +141,24 @@ end
 -- Returns 'retry' or 'dead'.
 local function fail_attempt(i, err, now, base, jitter, retention_ms, channel, job_id)
   local n = failures_of(i) + 1
-  redis.call('HSET', K_FAILURES, i, n .. '|' .. err)
-  local limit = redis.call('HMGET', K_JOB, 'attemptLimit', 'maxAttempts') -- attemptLimit: raised by retry.lua
+  redis.call('HSET', K.failures, i, n .. '|' .. err)
+  local limit = redis.call('HMGET', K.job, 'attemptLimit', 'maxAttempts') -- attemptLimit: raised by retry.lua
   if n >= tonumber(limit[1] or limit[2]) then
-    redis.call('SADD', K_DEAD, i)
+    redis.call('SADD', K.dead, i)
     finish_job('failed', 'shard ' .. i .. ' failed after ' .. n .. ' attempt(s): ' .. err, now, retention_ms, channel, job_id)
     return 'dead'
   end
-  redis.call('ZADD', K_DELAYED, now + backoff_ms(base, n, jitter), i)
+  redis.call('ZADD', K.delayed, now + backoff_ms(base, n, jitter), i)
   return 'retry'
 end
 
--- K_BATCHES holds, per lease fence f: field f = 'worker|startedAt|i1,i2,...' and field 'n:f' = shards of it still in flight.
+-- K.batches holds, per lease fence f: field f = 'worker|startedAt|i1,i2,...' and field 'n:f' = shards of it still in flight.
 -- Counts k shards of lease f as settled; forgets the lease when none is left.
 local function settle(f, k, lease)
   if k == 0 then return end
-  if redis.call('HINCRBY', K_BATCHES, 'n:' .. f, -k) <= 0 then
-    redis.call('HDEL', K_BATCHES, f, 'n:' .. f)
-    redis.call('ZREM', K_RUNNING, f)
+  if redis.call('HINCRBY', K.batches, 'n:' .. f, -k) <= 0 then
+    redis.call('HDEL', K.batches, f, 'n:' .. f)
+    redis.call('ZREM', K.running, f)
     redis.call('DEL', lease)
   end
 end

@@ -1,5 +1,5 @@
 -- Hands up to ARGV[4] ready shards of one job to a worker under ONE lease: fence f = the job's fence
--- counter + 1, lease key 'lease:f' = token (SET PX ttl), deadline in K_RUNNING, each shard's inflight
+-- counter + 1, lease key 'lease:f' = token (SET PX ttl), deadline in K.running, each shard's inflight
 -- entry = f. The first lease of a one-shard job is a hold instead (see common.lua): the same lease kept in
 -- the job hash, written with the job's own HSET. Before that it reaps: shards of leases whose key is gone
 -- (worker died, or stalled past its TTL) and a hold past its deadline count as a failed attempt; due
@@ -8,8 +8,8 @@
 -- ARGV: 1 workerId, 2 token, 3 ttlMs, 4 maxCount, 5 backoffBaseMs, 6 jitter, 7 retentionMs, 8 eventsChannel, 9 jobId
 -- Returns {'gone'} | {'final', state} | {'merge'} | {'idle'}
 --       | {'ok', kind, fence, total, startedAt, mergeContext (only when the lease holds every shard, else ''), index1, attempt1, payload1, ...}
-local h = redis.call('HMGET', K_JOB, 'state', 'total', 'kind', 'payload', 'context', 'fence', 'attempts',
-  'hold', 'holdUntil', 'holdBy')
+local h = redis.call('HMGET', K.job, 'state', 'total', 'kind', 'payload', 'context', 'fence', 'attempts',
+  'hold', 'holdUntil', 'holdBy', 'ready')
 local state = h[1]
 if not state then return { 'gone' } end
 if is_final(state) then return { 'final', state } end
@@ -41,19 +41,19 @@ if held(h[8]) and tonumber(h[9]) <= now then
 end
 
 -- Reap expired leases.
-for _, f in ipairs(fresh and {} or redis.call('ZRANGEBYSCORE', K_RUNNING, '-inf', now_s, 'LIMIT', 0, 20)) do
+for _, f in ipairs(fresh and {} or redis.call('ZRANGEBYSCORE', K.running, '-inf', now_s, 'LIMIT', 0, 20)) do
   local lease = lease_key(f)
   local pttl = redis.call('PTTL', lease)
   if pttl > 0 then
-    redis.call('ZADD', K_RUNNING, now + pttl, f)
+    redis.call('ZADD', K.running, now + pttl, f)
   else
-    local rec = redis.call('HGET', K_BATCHES, f) or '?||'
+    local rec = redis.call('HGET', K.batches, f) or '?||'
     local w, _, csv = string.match(rec, '^([^|]*)|([^|]*)|(.*)$')
-    redis.call('HDEL', K_BATCHES, f, 'n:' .. f)
-    redis.call('ZREM', K_RUNNING, f)
+    redis.call('HDEL', K.batches, f, 'n:' .. f)
+    redis.call('ZREM', K.running, f)
     for _, i in ipairs(split_indexes(csv or '')) do
-      if redis.call('HGET', K_INFLIGHT, i) == f then
-        redis.call('HDEL', K_INFLIGHT, i)
+      if redis.call('HGET', K.inflight, i) == f then
+        redis.call('HDEL', K.inflight, i)
         if fail_attempt(i, 'lease expired: worker ' .. tostring(w) .. ' stopped renewing it', now, base, jitter, retention, channel, job_id) == 'dead' then
           return { 'final', 'failed' }
         end
@@ -63,16 +63,18 @@ for _, f in ipairs(fresh and {} or redis.call('ZRANGEBYSCORE', K_RUNNING, '-inf'
 end
 
 -- Due retries go to the front of the queue.
-local due = fresh and {} or redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', now_s, 'LIMIT', 0, 1000)
+local due = fresh and {} or redis.call('ZRANGEBYSCORE', K.delayed, '-inf', now_s, 'LIMIT', 0, 1000)
 if #due > 0 then
-  chunked('ZREM', K_DELAYED, due)
-  chunked('LPUSH', K_READY, due)
+  chunked('ZREM', K.delayed, due)
+  chunked('LPUSH', K.ready, due)
 end
 
-local popped = redis.call('LPOP', K_READY, max_count)
+-- A job never leased whose ready shard is in its hash (submit.lua): that shard, and no ready list to pop. The field
+-- stays: only a lease of fence 0 reads it.
+local popped = (fresh and h[11] == '0') and { '0' } or redis.call('LPOP', K.ready, max_count)
 if not popped then
-  redis.call('HSET', K_JOB, unpack(seen))
-  if redis.call('HLEN', K_DONE) == total and redis.call('SET', K_MERGE, token, 'NX', 'PX', ARGV[3]) then
+  redis.call('HSET', K.job, unpack(seen))
+  if redis.call('HLEN', K.done) == total and redis.call('SET', K.merge, token, 'NX', 'PX', ARGV[3]) then
     return { 'merge' }
   end
   return { 'idle' }
@@ -86,22 +88,22 @@ if fresh and total == 1 and h[4] then
   for _, v in ipairs({ 'hold', f, 'holdToken', token, 'holdUntil', now + ttl, 'holdBy', worker .. '|' .. now_s }) do
     seen[#seen + 1] = v
   end
-  redis.call('HSET', K_JOB, unpack(seen))
+  redis.call('HSET', K.job, unpack(seen))
 else
-  redis.call('HSET', K_JOB, unpack(seen))
+  redis.call('HSET', K.job, unpack(seen))
   redis.call('SET', lease_key(f), token, 'PX', ARGV[3])
-  redis.call('ZADD', K_RUNNING, now + ttl, f)
-  redis.call('HSET', K_BATCHES, f, worker .. '|' .. now_s .. '|' .. table.concat(popped, ','), 'n:' .. f, #popped)
+  redis.call('ZADD', K.running, now + ttl, f)
+  redis.call('HSET', K.batches, f, worker .. '|' .. now_s .. '|' .. table.concat(popped, ','), 'n:' .. f, #popped)
   local fields = {}
   for _, i in ipairs(popped) do
     fields[#fields + 1] = i
     fields[#fields + 1] = f
   end
-  chunked('HSET', K_INFLIGHT, fields)
+  chunked('HSET', K.inflight, fields)
 end
 
-local fails = fresh and {} or redis.call('HMGET', K_FAILURES, unpack(popped))
-local payloads = h[4] and {} or redis.call('HMGET', K_PAYLOADS, unpack(popped))
+local fails = fresh and {} or redis.call('HMGET', K.failures, unpack(popped))
+local payloads = h[4] and {} or redis.call('HMGET', K.payloads, unpack(popped))
 local out = { 'ok', h[3], fence + 1, total, now, (#popped == total) and h[5] or '' }
 for k, i in ipairs(popped) do
   out[#out + 1] = i

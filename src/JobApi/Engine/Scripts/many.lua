@@ -1,23 +1,29 @@
-
 -- Runs the job script above (wrapped as one(KEYS, ARGV)) once per call, for several jobs in one script call, on a
--- Redis that is not a cluster (the jobs' keys are in different slots). Each call sees exactly the KEYS and ARGV it
--- would have had alone, and the job data keys of common.lua are bound to its job first, so every call behaves as
--- its own script call would have, in order.
--- KEYS: every call's keys, one call after the other. ARGV: 1 the number of calls; then per call: its key count, its
--- argument count, its arguments. Returns one reply per call.
-local function bind(k)
-  K_JOB, K_READY, K_DELAYED, K_RUNNING, K_INFLIGHT, K_BATCHES, K_PAYLOADS, K_RESULTS, K_DONE, K_FAILURES, K_DEAD, K_RESULT, K_MERGE =
-    k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9], k[10], k[11], k[12], k[13]
-end
+-- Redis that is not a cluster (the jobs' keys are in different slots). Each call sees exactly the ARGV it would have
+-- had alone, and K, the job's data keys of common.lua, bound to its job, so every call behaves as its own script call
+-- would have, in order. The keys are not sent: each is made from the job's key base when the script first uses it
+-- (a lease or a commit of a one-shard job uses two or three of the thirteen), and a lease key from K.job (lease_key).
+-- KEYS: none. ARGV: 1 the number of calls; then per call: its job's key base ('<prefix>:{job:<id>}:',
+-- RedisKeys.JobKeys.Base), its argument count, its arguments. Returns one reply per call.
+local base
+local LAZY = {
+  __index = function(keys, name)
+    if not DATA[name] then error('no job key ' .. tostring(name)) end
+    local key = base .. name
+    rawset(keys, name, key)
+    return key
+  end,
+}
+for _, name in ipairs(DATA) do DATA[name] = true end
 
-local out, ko, ao = {}, 0, 2
+local out, ao, none = {}, 2, {}
 for c = 1, tonumber(ARGV[1]) do
-  local kc, ac = tonumber(ARGV[ao]), tonumber(ARGV[ao + 1])
-  local k, a = {}, {}
-  for i = 1, kc do k[i] = KEYS[ko + i] end
+  local ac = tonumber(ARGV[ao + 1])
+  local a = {}
   for i = 1, ac do a[i] = ARGV[ao + 1 + i] end
-  bind(k)
-  out[c] = one(k, a)
-  ko, ao = ko + kc, ao + 2 + ac
+  base = ARGV[ao]
+  K = setmetatable({}, LAZY)
+  out[c] = one(none, a)
+  ao = ao + 2 + ac
 end
 return out

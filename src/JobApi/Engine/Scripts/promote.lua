@@ -3,7 +3,7 @@
 -- so any number of scheduler nodes may try the same job: exactly one of them queues it.
 -- ARGV: 1 retentionMs, 2 eventsChannel, 3 jobId, 4.. pairs of dependency id and its state ('' when it is gone)
 -- Returns {'queued', priority} | {'later', runAtMs} | {'deps'} | {'canceled'} | {'other', state} | {'gone'}
-local h = redis.call('HMGET', K_JOB, 'state', 'runAt', 'depsMet', 'priority', 'deps')
+local h = redis.call('HMGET', K.job, 'state', 'runAt', 'depsMet', 'priority', 'deps')
 if not h[1] then return { 'gone' } end
 if h[1] ~= 'waiting' then return { 'other', h[1] } end
 local now = now_ms()
@@ -20,8 +20,8 @@ if h[5] and h[3] ~= '1' then
     end
   end
   if not met then return { 'deps' } end
-  redis.call('HSET', K_JOB, 'depsMet', '1')
+  redis.call('HSET', K.job, 'depsMet', '1')
 end
 if h[2] and tonumber(h[2]) > now then return { 'later', h[2] } end
-redis.call('HSET', K_JOB, 'state', 'queued')
+redis.call('HSET', K.job, 'state', 'queued')
 return { 'queued', h[4] or '0' }

@@ -5,21 +5,21 @@
 -- A timeoutSeconds counts again from the retry (retriedAt); a callback is delivered again when the job ends.
 -- ARGV: none. Returns {'ok', requeued, priority, timeoutMs or '', callback ('1' or '')}
 --   | {'conflict', state} | false (no such job).
-local h = redis.call('HMGET', K_JOB, 'state', 'total', 'maxAttempts', 'attemptLimit', 'priority', 'timeoutMs', 'callbackUrl')
+local h = redis.call('HMGET', K.job, 'state', 'total', 'maxAttempts', 'attemptLimit', 'priority', 'timeoutMs', 'callbackUrl')
 if not h[1] then return false end
 if h[1] ~= 'failed' then return { 'conflict', h[1] } end
 local total, max_attempts = tonumber(h[2]), tonumber(h[3])
 local back = {}
 for i = 0, total - 1 do
-  if redis.call('HEXISTS', K_DONE, i) == 0 then back[#back + 1] = i end
+  if redis.call('HEXISTS', K.done, i) == 0 then back[#back + 1] = i end
 end
 local now = now_ms()
 for i = 1, DATA_KEYS do redis.call('PERSIST', KEYS[i]) end
-redis.call('DEL', K_DEAD, K_READY, K_DELAYED, K_RESULT, K_MERGE)
-chunked('RPUSH', K_READY, back)
-redis.call('HDEL', K_JOB, 'hold', 'holdToken', 'holdUntil', 'holdBy', 'finishedAt', 'error', 'webhookState',
+redis.call('DEL', K.dead, K.ready, K.delayed, K.result, K.merge)
+chunked('RPUSH', K.ready, back)
+redis.call('HDEL', K.job, 'ready', 'hold', 'holdToken', 'holdUntil', 'holdBy', 'finishedAt', 'error', 'webhookState',
   'webhookAttempts', 'webhookLastStatus', 'webhookDeliveredAt')
-redis.call('HSET', K_JOB, 'state', 'running', 'attemptLimit', (tonumber(h[4]) or max_attempts) + max_attempts,
+redis.call('HSET', K.job, 'state', 'running', 'attemptLimit', (tonumber(h[4]) or max_attempts) + max_attempts,
   'retriedAt', now, 'seenAt', now)
-redis.call('HINCRBY', K_JOB, 'retries', 1)
+redis.call('HINCRBY', K.job, 'retries', 1)
 return { 'ok', #back, h[5] or '0', h[6] or '', h[7] and '1' or '' }

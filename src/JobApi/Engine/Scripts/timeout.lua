@@ -2,7 +2,7 @@
 -- or from retriedAt once a failed job was retried).
 -- ARGV: 1 retentionMs, 2 eventsChannel, 3 jobId
 -- Returns {'failed'} | {'later', when to look again (ms)} | {'done'} (finished, gone or without a timeout)
-local h = redis.call('HMGET', K_JOB, 'state', 'startedAt', 'timeoutMs', 'retriedAt')
+local h = redis.call('HMGET', K.job, 'state', 'startedAt', 'timeoutMs', 'retriedAt')
 if not h[1] or is_final(h[1]) or not h[3] then return { 'done' } end
 local now, limit = now_ms(), tonumber(h[3])
 if not h[2] then return { 'later', now + limit } end

@@ -4,9 +4,9 @@
 -- ARGV: 1 HTTP status of the attempt ('' when no answer), 2 outcome: delivered | retrying | failed,
 --       3 finishedAt (ms) of the delivered status
 -- Returns the attempts so far, -1 when the delivered status is stale, or false when the job is gone.
-if redis.call('EXISTS', K_JOB) == 0 then return false end
-if tonumber(redis.call('HGET', K_JOB, 'finishedAt') or '-1') ~= tonumber(ARGV[3]) then return -1 end
-local n = redis.call('HINCRBY', K_JOB, 'webhookAttempts', 1)
-redis.call('HSET', K_JOB, 'webhookLastStatus', ARGV[1], 'webhookState', ARGV[2])
-if ARGV[2] == 'delivered' then redis.call('HSET', K_JOB, 'webhookDeliveredAt', now_ms()) end
+if redis.call('EXISTS', K.job) == 0 then return false end
+if tonumber(redis.call('HGET', K.job, 'finishedAt') or '-1') ~= tonumber(ARGV[3]) then return -1 end
+local n = redis.call('HINCRBY', K.job, 'webhookAttempts', 1)
+redis.call('HSET', K.job, 'webhookLastStatus', ARGV[1], 'webhookState', ARGV[2])
+if ARGV[2] == 'delivered' then redis.call('HSET', K.job, 'webhookDeliveredAt', now_ms()) end
 return n
