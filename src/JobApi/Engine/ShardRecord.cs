@@ -5,8 +5,8 @@ namespace JobApi.Engine;
 
 /// <summary>Builds the shards endpoint's view from where the scripts keep shard state: inflight (running,
 /// under which lease; a one-shard job's hold, its first lease, is in the job hash instead), done (succeeded: times
-/// and worker; a job that succeeded under its hold has none, its shard's record is the hold's), failures (failed attempts and the last error) and dead (dead-lettered). A shard in none of them is
-/// queued.</summary>
+/// and worker; a job that succeeded under its hold has none, its shard's record is the hold's), failures (failed
+/// attempts and the last error) and dead (dead-lettered). A shard in none of them is queued.</summary>
 internal static class ShardRecord
 {
     public static async Task<ShardStatus[]> ReadAsync(IDatabase db, JobKeys job, int start, int count)

@@ -75,8 +75,7 @@ end
 -- did not succeed (workers stop its shards).
 -- opts (optional), folded into the calls this makes anyway: fields = more job hash fields to set, lease = a lease
 -- key to delete, bare = true when the job succeeds under its hold with nothing queued, running or merging (and no
--- done record),
--- result = the result to store, clean = true when no attempt of the job ever failed (it has no
+-- done record), result = the result to store, clean = true when no attempt of the job ever failed (it has no
 -- failure or dead-letter key to give a retention), own = the job's FINISH_FIELDS when the caller read them already
 -- (in its own HMGET). now and retention_ms may be numbers or their strings. A hold ends with the job.
 local INLINE_RESULT = 64
@@ -97,8 +96,8 @@ local function finish_job(state, err, now, retention_ms, channel, job_id, opts)
   local inline = opts.bare and opts.result and #opts.result <= INLINE_RESULT
   if inline then fields[#fields + 1] = 'result'; fields[#fields + 1] = opts.result end
   redis.call('HSET', K.job, unpack(fields))
-  -- A job that ends under its hold (opts.bare) has none of these keys: its one shard left the ready list, which
-  -- Redis deletes when it empties, and the hold stands for the lease keys.
+  -- A job that ends under its hold (opts.bare) has none of these keys: its one shard was ready in the job hash (or
+  -- left the ready list, which Redis deletes when it empties), and the hold stands for the lease keys.
   if not opts.bare then
     local gone = { K.ready, K.delayed, K.running, K.inflight, K.batches, K.merge }
     -- A failed job keeps payloads and committed results so that its dead shards can be retried.
