@@ -3,7 +3,7 @@
 -- had alone, and K, the job's data keys of common.lua, bound to its job, so every call behaves as its own script call
 -- would have, in order. The keys are not sent: each is made from the job's key base when the script first uses it
 -- (a lease or a commit of a one-shard job uses two or three of the thirteen), and a lease key from K.job (lease_key).
--- KEYS: none. ARGV: 1 the number of calls; then per call: its job's key base ('<prefix>:{job:<id>}:',
+-- KEYS: none. ARGV: 1 the number of calls; then per call: its job's key base ('<prefix>:{<id>}:',
 -- RedisKeys.JobKeys.Base), its argument count, its arguments. Returns one reply per call.
 local base
 local LAZY = {
