@@ -47,4 +47,26 @@ public sealed class MemoryGuardTests : IAsyncLifetime
         Assert.True(response.Headers.Contains("Retry-After"));
         Assert.Equal(0, (await client.GetJsonAsync("/v1/jobs")).GetProperty("items").GetArrayLength());
     }
+
+    [Fact]
+    public async Task Submits_are_accepted_again_once_redis_has_room()
+    {
+        var client = _factory!.CreateClient();
+        var body = """{ "kind": "noop", "input": {} }"""u8.ToArray();
+        using (var refused = await client.PostJobBytesAsync(body, "application/json")) await refused.AssertProblemAsync(503);
+        await _admin!.GetServer(_admin.GetEndPoints()[0]).ConfigSetAsync("maxmemory", "0"); // no limit: room again
+        // The figure is read again in the background at most a second after the last read: a later submit passes.
+        var clock = Stopwatch.StartNew();
+        var status = 0;
+        while (clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            using var response = await client.PostJobBytesAsync(body, "application/json");
+            status = (int)response.StatusCode;
+            if (status == 202) break;
+            Assert.Equal(503, status);
+            await Task.Delay(100);
+        }
+        Assert.Equal(202, status);
+        Assert.Equal(1, (await client.GetJsonAsync("/v1/jobs")).GetProperty("items").GetArrayLength());
+    }
 }
