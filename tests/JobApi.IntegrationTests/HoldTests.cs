@@ -116,6 +116,21 @@ public sealed class HoldTests(RedisServerFixture redis, ServiceFixture service)
     }
 
     [Fact]
+    public async Task A_hold_past_its_deadline_is_not_renewed_back_to_life_by_its_holder()
+    {
+        var (id, _) = await HeldJobAsync();
+        await Task.Delay(700); // past the 500 ms deadline, not reaped yet: as a lease key past its TTL, it is gone
+        var deadline = (long)await Db.HashGetAsync(Keys.Job(id).Job, "holdUntil");
+        Assert.Equal(new long[] { 1 }, await Queue.RenewAsync(id, "token-a", [1], merge: false));
+        Assert.Equal(deadline, (long)await Db.HashGetAsync(Keys.Job(id).Job, "holdUntil"));
+        // The next visit reaps it: a failed attempt, and the retry goes out under a lease of the usual form.
+        var next = (await Queue.LeaseAsync([id], [4], "worker-b", "token-b")).Single();
+        Assert.Equal(LeaseKind.Shards, next.Kind);
+        Assert.Equal(2, Assert.Single(next.Shards!).Attempt);
+        Assert.Equal("", await HoldAsync(id));
+    }
+
+    [Fact]
     public async Task Renewal_moves_the_hold_deadline_and_only_its_holder_renews()
     {
         var (id, grant) = await HeldJobAsync();
