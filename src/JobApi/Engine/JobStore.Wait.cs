@@ -62,7 +62,8 @@ public sealed partial class JobStore
         var page = batch.ListRangeAsync(job.ResultItems, offset, offset + limit - 1);
         await Task.WhenAll(head, fields, page);
         // A short result of a job that ended under its hold is in the job hash (finish_job in common.lua).
-        var (total, inline) = ((await fields)[0], (await fields)[1]);
+        var values = await fields;
+        var (total, inline) = (values[0], values[1]);
         var json = (string?)await head ?? (string?)inline;
         if (json is null) return null;
         return total.IsNull ? new StoredResult(json, null, []) : new StoredResult(json, (long)total, await page);
