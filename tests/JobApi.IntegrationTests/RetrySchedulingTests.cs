@@ -52,10 +52,11 @@ public sealed class RetrySchedulingTests(RedisServerFixture redis, ServiceFixtur
     [Fact]
     public async Task The_timeout_of_a_retried_job_counts_from_the_retry()
     {
-        // Fails on its own (a dead shard) well inside its 3 s limit; the retry comes after the original 3 s have passed.
-        var id = await FailedJobAsync(new { timeoutSeconds = 3 }, sleepMs: 800);
+        // Fails on its own (a dead shard) well inside its 4 s limit; the retry comes after the original 4 s have passed,
+        // and its two 200 ms shards leave a wide margin inside the new 4 s even on a loaded machine.
+        var id = await FailedJobAsync(new { timeoutSeconds = 4 }, sleepMs: 200);
         var started = (await Client.GetJsonAsync($"/v1/jobs/{id}")).GetProperty("startedAt").AssertUtc("startedAt");
-        var wait = started + TimeSpan.FromSeconds(3.5) - DateTime.UtcNow;
+        var wait = started + TimeSpan.FromSeconds(4.5) - DateTime.UtcNow;
         if (wait > TimeSpan.Zero) await Task.Delay(wait); // outlasts the first run's timeout
         await RetryAsync(id);
         Assert.Equal(2, (await Client.ResultAsync(id)).GetProperty("shards").GetInt32());
