@@ -17,8 +17,10 @@ WORKDIR /app
 COPY --from=build /app ./
 RUN mkdir -p /app/data && chown -R app:app /app/data
 USER app
+# DOTNET_ReadyToRun=0: framework code compiled at its first call, not used precompiled (src/JobApi/ServiceRuntime.props).
 ENV ASPNETCORE_URLS=http://0.0.0.0:8080 \
-    JobApi__EmbeddedRedis__DataDirectory=/app/data/redis
+    JobApi__EmbeddedRedis__DataDirectory=/app/data/redis \
+    DOTNET_ReadyToRun=0
 EXPOSE 8080
 # Liveness, not readiness: a node whose Redis is briefly away is still healthy (it reconnects on its own);
 # readiness (/health/ready) is for load balancers and Kubernetes.

@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/ensure-redis.sh
-exec dotnet run --project src/JobApi -c Release -- "$@"
+# DOTNET_ReadyToRun=0: the framework's code is compiled, optimized, at its first call instead of used precompiled
+# (src/JobApi/ServiceRuntime.props and docs/PERFORMANCE.md say why); -e sets it for the service, not for the build.
+exec dotnet run --project src/JobApi -c Release -e DOTNET_ReadyToRun=0 -- "$@"

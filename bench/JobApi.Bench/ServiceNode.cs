@@ -44,6 +44,8 @@ public sealed class ServiceNode : IAsyncDisposable
         info.Environment["JobApi__Worker__Concurrency"] = concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture);
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         info.Environment["DOTNET_gcServer"] = "0";
+        // As run.sh and the image run the service: framework code compiled at its first call, not precompiled (ServiceRuntime.props).
+        info.Environment["DOTNET_ReadyToRun"] = Environment.GetEnvironmentVariable("JOBAPI_BENCH_READYTORUN") ?? "0";
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, e) => { if (e.Data is { Length: > 0 }) Console.Error.WriteLine($"[{roles}] {e.Data}"); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is { Length: > 0 }) Console.Error.WriteLine($"[{roles}] {e.Data}"); };
