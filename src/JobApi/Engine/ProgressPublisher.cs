@@ -72,7 +72,7 @@ public sealed class ProgressPublisher : IDisposable
             return;
         }
         _starts.Enqueue((jobId, entry, Stopwatch.GetTimestamp()));
-        if (Interlocked.Exchange(ref _startTimerArmed, 1) == 0) _startTimer.Change(_startDelay, Timeout.InfiniteTimeSpan);
+        if (Interlocked.Exchange(ref _startTimerArmed, 1) == 0) Arm(_startDelay);
     }
 
     /// <summary>Tells the starts that have waited out the delay and are still running here, then arms the timer for
@@ -86,7 +86,7 @@ public sealed class ProgressPublisher : IDisposable
                 var waited = Stopwatch.GetElapsedTime(head.At);
                 if (waited < _startDelay)
                 {
-                    _startTimer.Change(_startDelay - waited, Timeout.InfiniteTimeSpan);
+                    Arm(_startDelay - waited);
                     return; // still armed
                 }
                 _starts.TryDequeue(out _);
@@ -101,6 +101,18 @@ public sealed class ProgressPublisher : IDisposable
         }
     }
 
+    /// <summary>Sets the timer; once the publisher is disposed (the process stops), starts are no longer told.</summary>
+    private void Arm(TimeSpan due)
+    {
+        try
+        {
+            _startTimer.Change(due, Timeout.InfiniteTimeSpan);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
     public void Dispose() => _startTimer.Dispose();
 
     /// <summary>Forgets a finished job (its final event is published by the script that finished it).</summary>
@@ -112,9 +124,9 @@ public sealed class ProgressPublisher : IDisposable
         {
             redis.GetSubscriber().Publish(keys.ProgressChannel, jobId, CommandFlags.FireAndForget);
         }
-        catch (RedisException)
+        catch (Exception e) when (e is RedisException or ObjectDisposedException)
         {
-            // A hint only: event streams re-read the status on their own safety-net poll.
+            // A hint only: event streams re-read the status on their own safety-net poll. Disposed: the process stops.
         }
     }
 }

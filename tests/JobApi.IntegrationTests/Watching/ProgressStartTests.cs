@@ -33,4 +33,39 @@ public sealed class ProgressStartTests(RedisServerFixture redis, ServiceFixture 
             await subscriber.UnsubscribeAsync(channel);
         }
     }
+
+    /// <summary>Starts are told by one timer: each start still running after the delay is told once; one
+    /// that ended first is not; and starts after the publisher is disposed (the process stopping) are dropped quietly.</summary>
+    [Fact]
+    public async Task Starts_that_outlast_the_delay_are_told_once_each_and_none_after_disposal()
+    {
+        var heard = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var subscriber = Redis.Redis.GetSubscriber();
+        var keys = new JobApi.Engine.RedisKeys($"{Factory.KeyPrefix}-starts");
+        await subscriber.SubscribeAsync(keys.ProgressChannel, (_, message) => heard.Enqueue(message!));
+        try
+        {
+            var options = Microsoft.Extensions.Options.Options.Create(new JobApi.Options.JobApiOptions());
+            options.Value.Worker.ProgressStartDelay = TimeSpan.FromMilliseconds(200);
+            var publisher = new JobApi.Engine.ProgressPublisher(Redis.Redis, keys, options);
+            string[] ids = ["a", "b", "c", "ended"];
+            foreach (var id in ids) publisher.Started(id);
+            publisher.Forget("ended");
+            await TestSupport.WaitUntilAsync(() => Task.FromResult(heard.Count >= 3), "three start messages", TimeSpan.FromSeconds(5));
+            publisher.Started("late"); // a second round of the same timer
+            await TestSupport.WaitUntilAsync(() => Task.FromResult(heard.Contains("late")), "the later start", TimeSpan.FromSeconds(5));
+            await Task.Delay(300);
+            Assert.Equal(["a", "b", "c", "late"], heard.Order(StringComparer.Ordinal)); // the subscriber's handlers may run out of order
+
+            publisher.Started("during-stop");
+            publisher.Dispose();
+            publisher.Started("after-stop");
+            await Task.Delay(400);
+            Assert.DoesNotContain("after-stop", heard);
+        }
+        finally
+        {
+            await subscriber.UnsubscribeAsync(keys.ProgressChannel);
+        }
+    }
 }
