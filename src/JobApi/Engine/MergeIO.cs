@@ -33,7 +33,7 @@ internal sealed class RedisShardResults(IDatabase db, JobKeys job, int count) : 
         if (step is 1 or -1) ReadAhead(index, step);
         else Drop();
         var value = await read;
-        if (value.IsNull) throw new InvalidOperationException($"Shard {index} of job {job.JobId} has no committed result.");
+        if (value.IsNull) throw Missing(job.JobId, index);
         var result = (string)value!;
         _window = (int)Math.Clamp(AheadBytes / Math.Max(1, result.Length), 1, MaxAhead);
         return result;
@@ -64,6 +64,10 @@ internal sealed class RedisShardResults(IDatabase db, JobKeys job, int count) : 
     {
         if (_ahead.Remove(index, out var read)) _ = read.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
     }
+
+    /// <summary>The error of a merge that finds a shard's result missing: never a gap in the merged result.</summary>
+    internal static InvalidOperationException Missing(string jobId, int index) =>
+        new($"Shard {index} of job {jobId} has no committed result.");
 
     private Task<RedisValue> Read(int index) => db.HashGetAsync(job.Results, index.ToString(CultureInfo.InvariantCulture));
 }

@@ -48,12 +48,7 @@ public sealed class ProgressPublisher : IDisposable
             return;
         }
         if (Interlocked.Exchange(ref entry.TrailingScheduled, 1) == 1) return;
-        _ = Task.Delay(Interval - elapsed).ContinueWith(_ =>
-        {
-            Volatile.Write(ref entry.TrailingScheduled, 0);
-            Volatile.Write(ref entry.LastTicks, Stopwatch.GetTimestamp());
-            Publish(jobId);
-        }, TaskScheduler.Default);
+        _ = Task.Delay(Interval - elapsed).ContinueWith(_ => Tell(jobId, entry), TaskScheduler.Default);
     }
 
     /// <summary>A job this process has not told about yet started running here: told after
@@ -90,15 +85,21 @@ public sealed class ProgressPublisher : IDisposable
                     return; // still armed
                 }
                 _starts.TryDequeue(out _);
-                if (!_jobs.TryGetValue(head.JobId, out var current) || current != head.Entry) continue; // ended here meanwhile
-                Volatile.Write(ref head.Entry.LastTicks, Stopwatch.GetTimestamp());
-                Volatile.Write(ref head.Entry.TrailingScheduled, 0);
-                Publish(head.JobId);
+                // A start that ended here meanwhile (forgotten, or its entry replaced) is not told.
+                if (_jobs.TryGetValue(head.JobId, out var current) && current == head.Entry) Tell(head.JobId, head.Entry);
             }
             Volatile.Write(ref _startTimerArmed, 0);
             // A start queued after the last look found the timer armed and left it: take it on unless another call does.
             if (_starts.IsEmpty || Interlocked.Exchange(ref _startTimerArmed, 1) == 1) return;
         }
+    }
+
+    /// <summary>A message that was waiting goes out now, and the next one waits a whole <see cref="Interval"/> from it.</summary>
+    private void Tell(string jobId, Entry entry)
+    {
+        Volatile.Write(ref entry.LastTicks, Stopwatch.GetTimestamp());
+        Volatile.Write(ref entry.TrailingScheduled, 0);
+        Publish(jobId);
     }
 
     /// <summary>Sets the timer; once the publisher is disposed (the process stops), starts are no longer told.</summary>

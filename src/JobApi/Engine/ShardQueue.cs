@@ -170,7 +170,7 @@ public sealed partial class ShardQueue(IConnectionMultiplexer redis, RedisKeys k
             {
                 var values = await read;
                 for (var i = 0; i < values.Length; i++)
-                    results[start + i] = (string?)values[i] ?? throw new InvalidOperationException($"Shard {start + i} of job {jobId} has no committed result.");
+                    results[start + i] = (string?)values[i] ?? throw RedisShardResults.Missing(jobId, start + i);
             }
         }
         return results;
