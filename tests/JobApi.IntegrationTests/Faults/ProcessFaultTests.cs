@@ -242,7 +242,9 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
             ["JobApi__Worker__Concurrency"] = "2", ["JobApi__Worker__LeaseTtl"] = "00:00:01.500",
         });
         await service.StartAsync();
-        var id = await cluster.SubmitAsync(new { kind = "noop", input = new { sleepMs = 2500 }, shards = 2, maxAttempts = 3 });
+        // Shards of 5 s: the test must see shard 0 running and delete its lease before it ends, also on a loaded machine
+        // (with 2.5 s, one full run saw the shard only once it had succeeded).
+        var id = await cluster.SubmitAsync(new { kind = "noop", input = new { sleepMs = 5000 }, shards = 2, maxAttempts = 3 });
         await WaitForShardAsync(cluster, id, 0, s => s.State == "running");
 
         // One lease covers every shard a lease call handed out; all of them lose it together.
