@@ -87,10 +87,14 @@ public sealed class DependencyTests(RedisServerFixture redis, ServiceFixture ser
             foreach (var job in new[] { plain, parent, child }) Assert.Equal("succeeded", (await Client.WaitForFinalAsync(job.Id())).State());
             var deadline = DateTime.UtcNow.AddSeconds(10);
             while (events.Count(e => e.StartsWith(child.Id(), StringComparison.Ordinal)) == 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
-            Assert.Contains(plain.Id(), events);
-            Assert.Contains(parent.Id() + "|d", events);
-            Assert.Contains(child.Id(), events);
-            Assert.DoesNotContain(events, e => e.StartsWith(plain.Id() + "|", StringComparison.Ordinal) || e.StartsWith(child.Id() + "|", StringComparison.Ordinal));
+            var finals = events.Select(JobApi.Engine.FinalEvent.Parse).ToList();
+            Assert.Contains(finals, e => e.JobId == plain.Id() && !e.Dependents && !e.Webhook);
+            Assert.Contains(finals, e => e.JobId == parent.Id() && e.Dependents && !e.Webhook);
+            Assert.Contains(finals, e => e.JobId == child.Id() && !e.Dependents && !e.Webhook);
+            Assert.Single(finals, e => e.JobId == plain.Id());
+            // The events channel also carries each one's short result (the nodes' follow-up channel never does).
+            Assert.All(finals.Where(e => e.JobId == plain.Id() || e.JobId == parent.Id() || e.JobId == child.Id()),
+                e => Assert.Equal("{\"shards\":1}", e.Result));
             // The nodes' follow-up channel carries the parent's end (it has dependents), not the jobs that simply succeeded.
             Assert.Equal([parent.Id() + "|d"], followUps.Where(e => e.StartsWith(plain.Id(), StringComparison.Ordinal)
                 || e.StartsWith(parent.Id(), StringComparison.Ordinal) || e.StartsWith(child.Id(), StringComparison.Ordinal)));

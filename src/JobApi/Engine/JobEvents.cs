@@ -11,7 +11,7 @@ namespace JobApi.Engine;
 /// </summary>
 public sealed class JobEvents(IConnectionMultiplexer redis, RedisKeys keys) : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<TaskCompletionSource, bool>> _waiters = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<TaskCompletionSource<FinalEvent?>, bool>> _waiters = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _subscribeLock = new(1, 1);
     private volatile bool _subscribed;
 
@@ -21,14 +21,16 @@ public sealed class JobEvents(IConnectionMultiplexer redis, RedisKeys keys) : IA
     public async Task<JobEventWaiter> WatchAsync(string jobId, bool progress = false)
     {
         await EnsureSubscribedAsync();
-        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Woken on the pub/sub handler's thread (a thread-pool work item): the waiting request goes on there, without
+        // another hand-off, up to its next await.
+        var tcs = new TaskCompletionSource<FinalEvent?>();
         _waiters.GetOrAdd(jobId, _ => new()).TryAdd(tcs, progress);
         return new JobEventWaiter(tcs.Task, () =>
         {
             if (_waiters.TryGetValue(jobId, out var set))
             {
                 set.TryRemove(tcs, out _);
-                if (set.IsEmpty) _waiters.TryRemove(new KeyValuePair<string, ConcurrentDictionary<TaskCompletionSource, bool>>(jobId, set));
+                if (set.IsEmpty) _waiters.TryRemove(new KeyValuePair<string, ConcurrentDictionary<TaskCompletionSource<FinalEvent?>, bool>>(jobId, set));
             }
         });
     }
@@ -40,8 +42,8 @@ public sealed class JobEvents(IConnectionMultiplexer redis, RedisKeys keys) : IA
         try
         {
             if (_subscribed) return;
-            await redis.GetSubscriber().SubscribeAsync(keys.EventsChannel, (_, message) => Signal(FinalEvent.Parse(message!).JobId, progress: false));
-            await redis.GetSubscriber().SubscribeAsync(keys.ProgressChannel, (_, message) => Signal(message!, progress: true));
+            await redis.GetSubscriber().SubscribeAsync(keys.EventsChannel, (_, message) => Signal(FinalEvent.Parse(message!)));
+            await redis.GetSubscriber().SubscribeAsync(keys.ProgressChannel, (_, message) => Signal(message!, null));
             _subscribed = true;
         }
         finally
@@ -50,11 +52,16 @@ public sealed class JobEvents(IConnectionMultiplexer redis, RedisKeys keys) : IA
         }
     }
 
-    private void Signal(string jobId, bool progress)
+    private void Signal(FinalEvent final) => Signal(final.JobId, final);
+
+    /// <summary>Wakes the job's waiters: with <paramref name="final"/>, every one; without (progress), those that asked for it.</summary>
+    private void Signal(string jobId, FinalEvent? final)
     {
+        var progress = final is null;
+        // A snapshot: a woken waiter that watches again (inline, on this thread) is not woken by this same event.
         if (_waiters.TryGetValue(jobId, out var set))
-            foreach (var (tcs, wantsProgress) in set)
-                if (wantsProgress || !progress) tcs.TrySetResult();
+            foreach (var (tcs, wantsProgress) in set.ToArray())
+                if (wantsProgress || !progress) tcs.TrySetResult(final);
     }
 
     public async ValueTask DisposeAsync()
@@ -66,21 +73,26 @@ public sealed class JobEvents(IConnectionMultiplexer redis, RedisKeys keys) : IA
 }
 
 /// <summary>One registration; dispose it when done waiting.</summary>
-public sealed class JobEventWaiter(Task signal, Action unregister) : IDisposable
+public sealed class JobEventWaiter(Task<FinalEvent?> signal, Action unregister) : IDisposable
 {
-    public Task Signal { get; } = signal;
+    /// <summary>Completes at the job's next event: its final event, or null for progress.</summary>
+    public Task<FinalEvent?> Signal { get; } = signal;
     public void Dispose() => unregister();
 }
 
 /// <summary>A message of the final-event channel (published by <c>finish_job</c> in common.lua): the job id, then
-/// <c>|</c> and flags when the end makes more work due: <c>d</c> the job has dependents, <c>w</c> a webhook.</summary>
-public readonly record struct FinalEvent(string JobId, bool Dependents, bool Webhook)
+/// <c>|</c> and flags when the end makes more work due: <c>d</c> the job has dependents, <c>w</c> a webhook; on the
+/// events channel (not the follow-up channel) a succeeded job's short whole result follows after a second <c>|</c>
+/// (the flags may be empty): <see cref="Result"/>.</summary>
+public readonly record struct FinalEvent(string JobId, bool Dependents, bool Webhook, string? Result = null)
 {
     public static FinalEvent Parse(string message)
     {
         var bar = message.IndexOf('|');
         if (bar < 0) return new FinalEvent(message, false, false);
-        var flags = message.AsSpan(bar + 1);
-        return new FinalEvent(message[..bar], flags.Contains('d'), flags.Contains('w'));
+        var rest = message.AsSpan(bar + 1);
+        var second = rest.IndexOf('|');
+        var flags = second < 0 ? rest : rest[..second];
+        return new FinalEvent(message[..bar], flags.Contains('d'), flags.Contains('w'), second < 0 ? null : rest[(second + 1)..].ToString());
     }
 }

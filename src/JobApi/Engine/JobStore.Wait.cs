@@ -6,7 +6,9 @@ namespace JobApi.Engine;
 public sealed partial class JobStore
 {
     /// <summary>The status, after waiting up to <paramref name="wait"/> for the job to reach a final state, and, when
-    /// it succeeded, its result with the items [offset, offset + limit): each look reads both in one round trip.</summary>
+    /// it succeeded, its result with the items [offset, offset + limit): each look reads both in one round trip. A
+    /// result that arrives with the job's final event (<see cref="FinalEvent.Result"/>) is not read back: the status
+    /// is then the one read before the wait, marked succeeded (its id and kind are what a result needs).</summary>
     public async Task<(JobStatus? Status, StoredResult? Result)> WaitForResultAsync(
         string id, TimeSpan wait, long offset, int limit, CancellationToken cancellationToken)
     {
@@ -19,14 +21,17 @@ public sealed partial class JobStore
             using var waiter = await events.WatchAsync(id); // before the read, so that no event is missed
             var read = await ReadWithResultAsync(id, offset, limit);
             if (read.Status is null || read.Status.IsFinal) return read;
+            FinalEvent? final;
             try
             {
-                await waiter.Signal.WaitAsync(deadline.Token);
+                final = await waiter.Signal.WaitAsync(deadline.Token);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 return await ReadWithResultAsync(id, offset, limit);
             }
+            // A short whole result came with the event that ended the job: no second read.
+            if (final?.Result is { } json) return (read.Status with { State = JobStates.Succeeded }, new StoredResult(json, null, []));
         }
     }
 

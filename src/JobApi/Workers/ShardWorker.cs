@@ -28,6 +28,7 @@ public sealed partial class ShardWorker(
     private readonly ConcurrentDictionary<(string JobId, int Index), long> _running = new(); // value: start (Stopwatch ticks)
     private readonly ConcurrentQueue<ShardStart> _ahead = new();
     private double _shardMs = double.NaN; // moving average of the compute time of a shard here; NaN until one ran
+    private readonly ConcurrentDictionary<string, double> _kindMs = new(StringComparer.Ordinal); // the same, per kind
     private volatile bool _stopping;
     private readonly CancellationTokenSource _drained = new();
     private readonly ConcurrentQueue<string> _nudged = new();
@@ -123,13 +124,27 @@ public sealed partial class ShardWorker(
 
     private const double PrefetchBelowMs = 10;
 
-    private void NoteShardTime(TimeSpan elapsed)
+    private void NoteShardTime(string kind, TimeSpan elapsed)
     {
         var ms = elapsed.TotalMilliseconds;
         var average = Volatile.Read(ref _shardMs);
         // Half old, half new: a first shard slowed by compiling its code is forgotten within a few shards.
         Volatile.Write(ref _shardMs, double.IsNaN(average) ? ms : (average + ms) / 2);
+        _kindMs.AddOrUpdate(kind, ms, (_, old) => (old + ms) / 2);
     }
+
+    /// <summary>Shards of a kind whose last shards here took under this (a moving average, half old, half new: one slow
+    /// shard keeps the kind off for several) may run on the thread that leased them.</summary>
+    private const double InlineBelowMs = 0.2;
+
+    /// <summary>Whether the one shard a round leased runs on the thread the lease's reply came on, instead of being handed
+    /// to a shard thread: when the worker is otherwise idle (a lone job) and the shard's kind is known to be short here.
+    /// The hand-off (waking a sleeping thread) took a quarter of the time from the lease's reply to the commit of a lone
+    /// noop shard on 2 cores; a long shard would hold the dispatch loop, so a kind not yet timed, or a slow one, never runs
+    /// here.</summary>
+    private bool RunsInline(List<LeaseGrant> grants) =>
+        grants is [{ Shards.Count: 1 } grant] && Volatile.Read(ref _busy) == 0 && _ahead.IsEmpty
+        && _kindMs.TryGetValue(grant.JobKind, out var ms) && ms < InlineBelowMs;
 
     /// <summary>One round: rotate up to 64 jobs, lease from them in one round trip. False when none had work.</summary>
     private async Task<bool> TryStartWorkAsync(int free)
@@ -192,7 +207,7 @@ public sealed partial class ShardWorker(
         if (_nudged.Count < MaxJobsPerRound && JobId.IsWellFormed(jobId)
             && DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - JobId.TimestampMs(jobId) < FreshNudgeMs)
             _nudged.Enqueue(jobId);
-        _wake.Set();
+        _wake.SetHere(); // pub/sub handlers run as thread-pool work items: the dispatch loop's round starts here
     }
 
     /// <summary>How young a nudged job must be for an idle worker to lease it directly (clocks of the API node that
@@ -215,6 +230,7 @@ public sealed partial class ShardWorker(
     /// others wait ahead of the slots.</summary>
     private void StartBatches(List<LeaseGrant> grants)
     {
+        var inline = RunsInline(grants);
         foreach (var grant in grants)
         {
             var batch = new LeasedBatch(grant);
@@ -223,15 +239,16 @@ public sealed partial class ShardWorker(
             progress.Started(grant.JobId);
             foreach (var shard in grant.Shards!) _ahead.Enqueue(new ShardStart(batch, kind, shard));
         }
-        Pump();
+        Pump(inline);
     }
 
     /// <summary>Starts shards held ahead while slots are free, with one work item per shard thread, not one per shard:
     /// each takes the next started shard until none is left (a CPU-bound shard runs to its end there, an awaiting one
     /// holds its slot and frees the thread), so a round of fast shards, or of one-shard jobs, costs a few thread
-    /// hand-offs instead of one each. Under a lock with every change of the slots made here: a slot freed while shards are being
+    /// hand-offs instead of one each (with <paramref name="inline"/>, a single shard runs on this thread instead: see
+    /// <see cref="RunsInline"/>). Under a lock with every change of the slots made here: a slot freed while shards are being
     /// queued is always seen by one side or the other, so no shard is left waiting beside a free slot.</summary>
-    private void Pump()
+    private void Pump(bool inline = false)
     {
         List<ShardStart>? work = null;
         lock (_slots)
@@ -243,6 +260,11 @@ public sealed partial class ShardWorker(
             }
         }
         if (work is null) return;
+        if (inline && work.Count == 1)
+        {
+            _ = StartShardAsync(work[0]);
+            return;
+        }
         var taken = -1;
         for (var t = Math.Min(_threads.Count, work.Count); t > 0; t--)
             _threads.Start(() =>
@@ -329,7 +351,7 @@ public sealed partial class ShardWorker(
             result = await kind.ProcessShardAsync(new ShardWork(batch.JobId, shard.Index, shard.Attempt, shard.Payload), timer?.Token ?? batch.Cancellation.Token);
             var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
             metrics.ShardDuration(elapsed);
-            NoteShardTime(elapsed);
+            NoteShardTime(batch.Grant.JobKind, elapsed);
         }
         catch (OperationCanceledException) when (batch.Cancellation.IsCancellationRequested)
         {

@@ -16,4 +16,24 @@ public class FinalEventTests
         Assert.Equal(dependents, parsed.Dependents);
         Assert.Equal(webhook, parsed.Webhook);
     }
+
+    [Theory]
+    [InlineData("01M8B3WV82X0RNM2G4DF6HFTME||{\"shards\":1}", false, false, "{\"shards\":1}")]
+    [InlineData("01M8B3WV82X0RNM2G4DF6HFTME|dw|{\"text\":\"a|b\"}", true, true, "{\"text\":\"a|b\"}")]
+    [InlineData("01M8B3WV82X0RNM2G4DF6HFTME|w|", false, true, "")]
+    public void A_final_event_on_the_events_channel_may_carry_the_whole_result(string message, bool dependents, bool webhook, string result)
+    {
+        var parsed = FinalEvent.Parse(message);
+        Assert.Equal("01M8B3WV82X0RNM2G4DF6HFTME", parsed.JobId);
+        Assert.Equal(dependents, parsed.Dependents);
+        Assert.Equal(webhook, parsed.Webhook);
+        Assert.Equal(result, parsed.Result);
+    }
+
+    [Fact]
+    public void A_final_event_without_a_result_has_none()
+    {
+        Assert.Null(FinalEvent.Parse("01M8B3WV82X0RNM2G4DF6HFTME").Result);
+        Assert.Null(FinalEvent.Parse("01M8B3WV82X0RNM2G4DF6HFTME|d").Result);
+    }
 }

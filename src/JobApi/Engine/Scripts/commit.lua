@@ -27,7 +27,7 @@ end
 if hold and #ARGV == 11 and ARGV[10] == '0' and ARGV[9] ~= '' and h[2] == '1' then
   local _, now_s = now_ms_and_string()
   finish_job('succeeded', nil, now_s, ARGV[6], ARGV[7], ARGV[8],
-    { fields = { 'commits', (tonumber(h[3]) or 0) + 1 }, result = ARGV[9], clean = f == '1', bare = true,
+    { fields = { 'commits', (tonumber(h[3]) or 0) + 1 }, result = ARGV[9], whole = true, clean = f == '1', bare = true,
       own = { h[4], h[5], h[6], h[7], h[8] } })
   return { 'finished', 0 }
 end
@@ -61,7 +61,7 @@ if ARGV[9] ~= '' and #accepted == #idx and (#accepted == total or redis.call('HL
   if not hold then chunked('HSET', K.done, done) end
   -- Lease 1 holding every shard: no attempt of this job ever failed.
   finish_job('succeeded', nil, now_s, ARGV[6], ARGV[7], ARGV[8],
-    { fields = { 'commits', (tonumber(h[3]) or 0) + #accepted }, lease = lease, result = ARGV[9], clean = f == '1',
+    { fields = { 'commits', (tonumber(h[3]) or 0) + #accepted }, lease = lease, result = ARGV[9], whole = true, clean = f == '1',
       bare = hold, own = { h[4], h[5], h[6], h[7], h[8] } })
   return { 'finished', 0 }
 end

@@ -72,13 +72,17 @@ end
 -- A job's own retainSeconds (field retainMs) overrides the configured retention.
 -- The final event is the job id, followed by '|' and flags when the end makes other work due: 'd' the job has
 -- dependents, 'w' it has a webhook (see FinalEvent); nodes act on a finished job only when a flag says so, or when it
--- did not succeed (workers stop its shards).
+-- did not succeed (workers stop its shards). On the events channel a succeeded job's short whole result follows,
+-- after a second '|' (flags may be empty); the follow-up channel never carries it.
 -- opts (optional), folded into the calls this makes anyway: fields = more job hash fields to set, lease = a lease
 -- key to delete, bare = true when the job succeeds under its hold with nothing queued, running or merging (and no
--- done record), result = the result to store, clean = true when no attempt of the job ever failed (it has no
+-- done record), result = the result to store, whole = true when that result is the whole result (no items list),
+-- clean = true when no attempt of the job ever failed (it has no
 -- failure or dead-letter key to give a retention), own = the job's FINISH_FIELDS when the caller read them already
 -- (in its own HMGET). now and retention_ms may be numbers or their strings. A hold ends with the job.
 local INLINE_RESULT = 64
+-- The longest result a final event carries (every API node receives every final event).
+local EVENT_RESULT = 256
 local FINISH_FIELDS = { 'retainMs', 'dependents', 'callbackUrl', 'finals', 'hold' }
 local function finish_job(state, err, now, retention_ms, channel, job_id, opts)
   opts = opts or {}
@@ -121,7 +125,13 @@ local function finish_job(state, err, now, retention_ms, channel, job_id, opts)
   end
   for _, k in ipairs(kept) do redis.call('PEXPIRE', k, retention_ms) end
   local event = flags == '' and job_id or (job_id .. '|' .. flags)
-  redis.call('PUBLISH', channel, event)
+  -- A short result that is the whole result (opts.whole: no items list) rides on the final event, so that a request
+  -- waiting for it answers without reading it back (FinalEvent.Result): id|flags|result.
+  if state == 'succeeded' and opts.whole and opts.result and #opts.result <= EVENT_RESULT then
+    redis.call('PUBLISH', channel, job_id .. '|' .. flags .. '|' .. opts.result)
+  else
+    redis.call('PUBLISH', channel, event)
+  end
   -- The nodes' follow-up channel (RedisKeys.FollowUpChannel, the events channel + ':follow-up') gets the event too
   -- only when the end leaves them something to do: dependents or a webhook, or shards to stop (any end other than
   -- success). A job that simply succeeded costs the workers and schedulers no message.
