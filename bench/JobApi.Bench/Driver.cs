@@ -28,7 +28,11 @@ public static class Driver
             foreach (var c in Concurrencies([1, 8, 32])) await OneBigJobAsync(redis, port, results, n, c);
         if (only.Contains("S2"))
             foreach (var c in Concurrencies([2, 8, 32])) await FanOutAsync(redis, port, results, Env("PEERS_SHARDS", 1000), c);
-        if (only.Contains("S3")) await LatencyAsync(redis, port, results, Env("PEERS_LAT", 1000));
+        if (only.Contains("S3"))
+        {
+            await LatencyAsync(redis, port, results, Env("PEERS_LAT", 1000), oneNode: false);
+            await LatencyAsync(redis, port, results, Env("PEERS_LAT", 1000), oneNode: true);
+        }
         return 0;
     }
 
@@ -158,12 +162,14 @@ public static class Driver
         return (doc.RootElement.GetProperty("result").GetProperty("sum").GetInt64(), id);
     }
 
-    /// <summary>S3: one job at a time, from the submit call to the client seeing it completed (result with waitSeconds).</summary>
-    private static async Task LatencyAsync(RedisProbe redis, int port, Results results, int count)
+    /// <summary>S3: one job at a time, from the submit call to the client seeing it completed (result with waitSeconds):
+    /// against an API node and a worker node, as in the other scenarios, and against one node with both roles, the
+    /// service's default (what <c>run.sh</c> starts).</summary>
+    private static async Task LatencyAsync(RedisProbe redis, int port, Results results, int count, bool oneNode)
     {
         await redis.FlushAsync();
-        await using var api = await ServiceNode.StartAsync($"127.0.0.1:{port}", "Api", 1, Prefix);
-        await using var worker = await ServiceNode.StartAsync($"127.0.0.1:{port}", "Worker", 1, Prefix);
+        await using var api = await ServiceNode.StartAsync($"127.0.0.1:{port}", oneNode ? "Api,Worker" : "Api", 1, Prefix);
+        await using var worker = oneNode ? null : await ServiceNode.StartAsync($"127.0.0.1:{port}", "Worker", 1, Prefix);
         using var http = Client(api);
         var total = new List<double>();
         var enqueue = new List<double>();
@@ -180,7 +186,7 @@ public static class Driver
         }
         total.Sort();
         enqueue.Sort();
-        const string setting = "concurrency=1, result?waitSeconds";
+        var setting = oneNode ? "concurrency=1, one node (Api,Worker), result?waitSeconds" : "concurrency=1, result?waitSeconds";
         results.Add("S3", setting, "latency_p50_ms", Pct(total, 50), "ms", new { n = count });
         results.Add("S3", setting, "latency_p99_ms", Pct(total, 99), "ms", new
         {
