@@ -29,41 +29,37 @@ public class WakeSignalTests
     public async Task SetHere_runs_the_waiter_on_the_signaling_thread_and_Set_does_not()
     {
         var signal = new WakeSignal();
-        var woken = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var waiting = Task.Run(async () =>
-        {
-            await signal.WaitAsync(Long, CancellationToken.None);
-            woken.SetResult(Environment.CurrentManagedThreadId);
-        });
-        var here = await SignalFromOwnThreadAsync(signal, s => s.SetHere());
-        Assert.Equal(here, await woken.Task.WaitAsync(Long));
-        await waiting;
-
-        woken = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        waiting = Task.Run(async () =>
-        {
-            await signal.WaitAsync(Long, CancellationToken.None);
-            woken.SetResult(Environment.CurrentManagedThreadId);
-        });
-        var other = await SignalFromOwnThreadAsync(signal, s => s.Set());
-        Assert.NotEqual(other, await woken.Task.WaitAsync(Long));
-        await waiting;
+        var (signaler, waiter) = await WakeFromOwnThreadAsync(signal, s => s.SetHere());
+        Assert.Equal(signaler, waiter);
+        (signaler, waiter) = await WakeFromOwnThreadAsync(signal, s => s.Set());
+        Assert.NotEqual(signaler, waiter);
     }
 
-    /// <summary>Waits until the waiter is parked (a signal before that would only be remembered), then signals from a
-    /// thread of its own that stays alive until the waiter has run, so its id cannot be reused meanwhile.</summary>
-    private static async Task<int> SignalFromOwnThreadAsync(WakeSignal signal, Action<WakeSignal> set)
+    /// <summary>Parks a wait (on the pool, as in the service: no synchronization context), signals it from a thread of
+    /// its own (alive for a while after, so its id cannot be reused meanwhile) and returns both threads' ids. The
+    /// wait is parked once WaitAsync returns: it registers before its first await, so the signal cannot be taken as one
+    /// merely remembered.</summary>
+    private static async Task<(int Signaler, int Waiter)> WakeFromOwnThreadAsync(WakeSignal signal, Action<WakeSignal> set)
     {
-        await Task.Delay(200);
-        var id = new TaskCompletionSource<int>();
-        var thread = new Thread(() =>
+        var parked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var woken = Task.Run(async () =>
         {
-            id.SetResult(Environment.CurrentManagedThreadId);
+            var wait = signal.WaitAsync(Long, CancellationToken.None);
+            parked.SetResult();
+            await wait;
+            return Environment.CurrentManagedThreadId;
+        });
+        await parked.Task.WaitAsync(Long);
+        // Not joined: what follows the wait may itself be running on the signaling thread.
+        var signaler = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        new Thread(() =>
+        {
+            signaler.SetResult(Environment.CurrentManagedThreadId);
             set(signal);
             Thread.Sleep(300);
-        });
-        thread.Start();
-        return await id.Task;
+        }).Start();
+        var waiter = await woken.WaitAsync(Long);
+        return (await signaler.Task, waiter);
     }
 
     [Fact]
