@@ -75,7 +75,7 @@ public sealed class JobResultsController(JobStore store, Microsoft.Extensions.Op
     }
 
     /// <summary>The stored fields, then the page of items and their total.</summary>
-    private static JsonElement Compose(StoredResult stored)
+    internal static JsonElement Compose(StoredResult stored)
     {
         if (stored.Total is null)
         {

@@ -18,9 +18,16 @@ public sealed class JobsController(
 {
     private const int MaxIdempotencyKeyLength = 200;
 
-    /// <summary>Submits a job. With an <c>Idempotency-Key</c>, repeating the same body returns the same job.</summary>
+    /// <summary>Submits a job. With an <c>Idempotency-Key</c>, repeating the same body returns the same job. With
+    /// <c>Prefer: wait=N</c> (RFC 7240; N seconds, at most <c>JobApi:Limits:MaxWaitSeconds</c>) the answer waits until the
+    /// job ends or the time is up: <c>200</c> with the result (as <c>GET /v1/jobs/{id}/result</c>) when it succeeded,
+    /// otherwise the usual <c>202</c> with its status then; <c>Preference-Applied</c> says the wait was honoured.</summary>
+    /// <param name="request">The job.</param>
+    /// <param name="idempotencyKey">Up to 200 characters; the same key with the same body returns the same job.</param>
+    /// <param name="prefer">RFC 7240 preferences: <c>wait=N</c> waits up to N seconds for the job to end; others are ignored.</param>
     [HttpPost]
     [Consumes("application/json")]
+    [ProducesResponseType<JobResult>(StatusCodes.Status200OK, "application/json")]
     [ProducesResponseType<JobStatus>(StatusCodes.Status202Accepted, "application/json")]
     [ProducesResponseType<ValidationProblemDetails>(StatusCodes.Status400BadRequest, "application/problem+json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status413PayloadTooLarge, "application/problem+json")]
@@ -28,8 +35,8 @@ public sealed class JobsController(
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status422UnprocessableEntity, "application/problem+json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status429TooManyRequests, "application/problem+json")]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status503ServiceUnavailable, "application/problem+json")]
-    public async Task<ActionResult<JobStatus>> Submit(
-        [FromBody] SubmitRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey)
+    public async Task<ActionResult> Submit(
+        [FromBody] SubmitRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, [FromHeader(Name = "Prefer")] string? prefer)
     {
         if (idempotencyKey is { Length: > MaxIdempotencyKeyLength or 0 })
             ModelState.AddModelError("Idempotency-Key", $"Idempotency-Key must be 1 to {MaxIdempotencyKeyLength} characters.");
@@ -48,8 +55,12 @@ public sealed class JobsController(
 
         if (await memory.OverLimitAsync() is var (used, max))
             return Refused(Problems.MemoryFull(used, max, options.Value.Limits.RedisMemoryFraction));
+        // A waiting submit watches its job's id before the job exists: its end is then seen without reading it.
+        var wait = PreferWait.Parse(prefer, options.Value.Limits.MaxWaitSeconds);
+        var (newId, waiter) = wait is null ? (null, null) : await store.WatchNewJobAsync();
+        using var watching = waiter;
         var outcome = await store.SubmitAsync(HttpContext.Tenant(), request.Kind!, request.Input, request.Shards,
-            request.MaxAttempts ?? SubmitRequestValidator.DefaultMaxAttempts, plan, idempotencyKey, request.ToOptions());
+            request.MaxAttempts ?? SubmitRequestValidator.DefaultMaxAttempts, plan, idempotencyKey, request.ToOptions(), newId);
         if (outcome.Quota is not null) return Refused(Problems.OverQuota(outcome.Quota));
         if (outcome.Status is null)
         {
@@ -58,7 +69,16 @@ public sealed class JobsController(
                 detail: "This Idempotency-Key was used before with another request body; use a new key for a new job.");
         }
         if (!outcome.Created) Response.Headers["Idempotent-Replayed"] = "true";
-        return Accepted($"/v1/jobs/{outcome.Status.Id}", outcome.Status);
+        var location = $"/v1/jobs/{outcome.Status.Id}";
+        if (wait is not { } seconds) return Accepted(location, outcome.Status);
+        Response.Headers["Preference-Applied"] = $"wait={seconds}";
+        var (status, stored) = await store.WaitForSubmittedAsync(outcome, waiter!, TimeSpan.FromSeconds(seconds),
+            JobResultsController.DefaultLimit, HttpContext.RequestAborted);
+        if (status is null) return Accepted(location, outcome.Status); // deleted meanwhile: what the submit saw
+        if (stored is null) return Accepted(location, status);
+        Response.Headers.Location = location;
+        Response.Headers.ContentLocation = $"{location}/result";
+        return Ok(new JobResult(status.Id, status.Kind, JobResultsController.Compose(stored)));
     }
 
     private ObjectResult Refused(ProblemDetails problem) => Problems.Result(Response, problem);

@@ -14,13 +14,14 @@ public sealed partial class JobStore
 
     /// <summary>Creates the job for the tenant (or finds the one an earlier request of the same tenant with the
     /// same idempotency key created). Refuses with <c>IdempotencyConflict</c> when the key was used with another
-    /// body, and with <c>Quota</c> when a per-tenant cap would be exceeded.</summary>
+    /// body, and with <c>Quota</c> when a per-tenant cap would be exceeded. <paramref name="newId"/>: the id a new job
+    /// gets (from <see cref="WatchNewJobAsync"/>), a fresh one when null.</summary>
     public async Task<SubmitOutcome> SubmitAsync(string tenant, string kind, JsonElement input, int? shards, int maxAttempts, JobPlan plan, string? idempotencyKey,
-        SubmitOptions? extras = null)
+        SubmitOptions? extras = null, string? newId = null)
     {
         extras ??= SubmitOptions.None;
         var bodyHash = BodyHash(kind, input, shards, maxAttempts, extras);
-        var id = JobId.New();
+        var id = newId ?? JobId.New();
         using var span = JobApiTracing.StartSubmit(kind);
         // One payload for all shards (common for uniform work such as noop) is stored once, in the job hash.
         var payloads = plan.ShardPayloads;
@@ -30,11 +31,29 @@ public sealed partial class JobStore
         if (idempotencyKey is null && span is null && extras.Plain && topology.OneServer)
         {
             var plainArgs = SubmitArgs(kind, payloads, maxAttempts, plan, bodyHash, uniform, extras, tenant, bytes, idempotencyRecord: null);
-            var whole = await quota.WithSettleAsync(tenant, () => SubmitWholeAsync(tenant, id, extras.Priority, payloads.Count, bytes, plainArgs),
-                r => r.Refusal is not null);
-            if (whole.Refusal is { } refused) return SubmitOutcome.OverQuota(refused);
-            // Every key written is on the one server: the job hash names it.
-            return await CreatedAsync(id, tenant, kind, payloads.Count, extras, whole.Reply!, span, () => [keys.Job(id).Job]);
+            // A one-shard job submitted where this process's worker is idle: that worker holds its shard from the start.
+            var local = payloads.Count == 1 && uniform.Length > 0 && localRunner is { } runner && runner.TryClaim() ? runner : null;
+            try
+            {
+                var whole = await quota.WithSettleAsync(tenant, () => SubmitWholeAsync(tenant, id, extras.Priority, payloads.Count, bytes, plainArgs, local),
+                    r => r.Refusal is not null);
+                if (whole.Refusal is { } refused) return SubmitOutcome.OverQuota(refused);
+                var answer = whole.Reply!;
+                var held = local is not null && answer.Length > 4 && (string?)answer[4] == "held";
+                if (held)
+                {
+                    var run = local!;
+                    local = null;
+                    run.Run(new LeaseGrant(id, LeaseKind.Shards, kind, 1, 1, (long)answer[1], string.IsNullOrEmpty(plan.MergeContext) ? null : plan.MergeContext,
+                        [new LeasedShard(0, 1, uniform)]));
+                }
+                // Every key written is on the one server: the job hash names it.
+                return await CreatedAsync(id, tenant, kind, payloads.Count, extras, answer, span, () => [keys.Job(id).Job], held);
+            }
+            finally
+            {
+                local?.Unclaim();
+            }
         }
         if (await quota.ReserveAsync(tenant, id, payloads.Count, bytes) is { } refusal) return SubmitOutcome.OverQuota(refusal);
         if (idempotencyKey is not null)
@@ -125,7 +144,8 @@ public sealed partial class JobStore
     }
 
     /// <summary>submit_whole.lua for a plain job: its reply (submit.lua's), or the cap that refused it.</summary>
-    private async Task<(RedisResult[]? Reply, QuotaRefusal? Refusal)> SubmitWholeAsync(string tenant, string id, int priority, int shards, long bytes, RedisValue[] args)
+    private async Task<(RedisResult[]? Reply, QuotaRefusal? Refusal)> SubmitWholeAsync(string tenant, string id, int priority, int shards, long bytes, RedisValue[] args,
+        ILocalShardRunner? holder)
     {
         var partition = keys.PartitionOf(id);
         var t = keys.Tenant(tenant);
@@ -137,7 +157,8 @@ public sealed partial class JobStore
         ];
         RedisValue[] all =
         [
-            id, tenant, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), keys.NudgeChannel.ToString(), priority, reserve.Length, .. reserve, .. args,
+            id, tenant, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), keys.NudgeChannel.ToString(), priority,
+            holder?.WorkerId ?? "", holder?.Token ?? "", (long)_options.Worker.LeaseTtl.TotalMilliseconds, reserve.Length, .. reserve, .. args,
         ];
         var reply = (RedisResult[])(await Db.EvaluateAsync(LuaScripts.SubmitWhole, whole, all))!;
         return (string?)reply[0] == "quota" ? (null, new QuotaRefusal((string)reply[1]!, (long)reply[2], (long)reply[3])) : (reply, null);
@@ -145,7 +166,7 @@ public sealed partial class JobStore
 
     /// <summary>The new job's status from submit.lua's reply, once what it wrote is on the replicas when that is asked for.</summary>
     private async Task<SubmitOutcome> CreatedAsync(string id, string tenant, string kind, int total, SubmitOptions extras, RedisResult[] reply,
-        System.Diagnostics.Activity? span, Func<IEnumerable<RedisKey>> written)
+        System.Diagnostics.Activity? span, Func<IEnumerable<RedisKey>> written, bool held = false)
     {
         if (_options.Durability.WaitReplicas > 0)
             await WaitForReplicasAsync(Db, written());
@@ -153,8 +174,10 @@ public sealed partial class JobStore
         metrics.JobSubmitted();
         span?.SetTag("jobapi.job_id", id);
         Log.Submitted(logger, id, kind, total);
-        var status = new JobStatus(id, kind, (string)reply[2]!, new ShardCounts(total, total, 0, 0, 0), 0, 0, JobStatus.Time(reply[1].ToString()) ?? DateTime.UtcNow,
-            null, null, null, extras.Priority, JobStatus.Time((string)reply[3]!), extras.DependsOn, extras.ScheduleId,
+        var created = JobStatus.Time(reply[1].ToString()) ?? DateTime.UtcNow;
+        // A job whose shard this process's worker holds from the submit is running, its first attempt started.
+        var status = new JobStatus(id, kind, (string)reply[2]!, held ? new ShardCounts(total, 0, total, 0, 0) : new ShardCounts(total, total, 0, 0, 0),
+            0, held ? 1 : 0, created, held ? created : null, null, null, extras.Priority, JobStatus.Time((string)reply[3]!), extras.DependsOn, extras.ScheduleId,
             extras.CallbackUrl is null ? null : new WebhookStatus(extras.CallbackUrl, "pending", 0, null, null));
         return new SubmitOutcome(status, true);
     }

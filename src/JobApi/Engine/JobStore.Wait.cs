@@ -35,6 +35,43 @@ public sealed partial class JobStore
         }
     }
 
+    /// <summary>An id for a job about to be submitted, watched already: its final event cannot come before the watch, so
+    /// waiting for the new job (<see cref="WaitForSubmittedAsync"/>) needs no read first.</summary>
+    public async Task<(string Id, JobEventWaiter Waiter)> WatchNewJobAsync()
+    {
+        var id = JobId.New();
+        return (id, await events.WatchAsync(id));
+    }
+
+    /// <summary><see cref="WaitForResultAsync"/> for a job just submitted with the id of <paramref name="waiter"/>
+    /// (<see cref="WatchNewJobAsync"/>): the first look is its final event, not a read; a short whole result that comes
+    /// with it is the answer without any read. An idempotent replay (a job that existed) waits as any other request.</summary>
+    public async Task<(JobStatus? Status, StoredResult? Result)> WaitForSubmittedAsync(
+        SubmitOutcome submitted, JobEventWaiter waiter, TimeSpan wait, int limit, CancellationToken cancellationToken)
+    {
+        var status = submitted.Status!;
+        if (!submitted.Created) return await WaitForResultAsync(status.Id, wait, 0, limit, cancellationToken);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        FinalEvent? final;
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            deadline.CancelAfter(wait);
+            try
+            {
+                final = await waiter.Signal.WaitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return await ReadWithResultAsync(status.Id, 0, limit);
+            }
+        }
+        if (final?.Result is { } json) return (status with { State = JobStates.Succeeded }, new StoredResult(json, null, []));
+        // Ended with a result too long for the event, or not succeeded: read it (what is left of the wait covers a job
+        // that is not final after all, which a final event never says).
+        var left = wait - clock.Elapsed;
+        return await WaitForResultAsync(status.Id, left > TimeSpan.Zero ? left : TimeSpan.Zero, 0, limit, cancellationToken);
+    }
+
     /// <summary>The merged result with, when it has items, the items [offset, offset + limit) and their total;
     /// null when there is none. Only the page is read: the items are a Redis list.</summary>
     public async Task<StoredResult?> GetResultAsync(string id, long offset, int limit)

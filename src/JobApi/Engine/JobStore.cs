@@ -10,8 +10,12 @@ namespace JobApi.Engine;
 /// <summary>The API side of the engine: submit, read, cancel. Workers use <see cref="ShardQueue"/>.</summary>
 public sealed partial class JobStore(
     IConnectionMultiplexer redis, RedisKeys keys, JobEvents events, TenantQuota quota, IOptions<JobApiOptions> options,
-    JobApiMetrics metrics, ILogger<JobStore> logger, FaultInjection faults, JobOwners owners, RedisTopology topology)
+    JobApiMetrics metrics, ILogger<JobStore> logger, FaultInjection faults, JobOwners owners, RedisTopology topology,
+    IEnumerable<ILocalShardRunner> localRunners)
 {
+    /// <summary>This process's worker, on a node with both roles (see <see cref="ILocalShardRunner"/>).</summary>
+    private readonly ILocalShardRunner? localRunner = localRunners.FirstOrDefault();
+
     private readonly JobApiOptions _options = options.Value;
     private IDatabase Db => redis.GetDatabase();
 

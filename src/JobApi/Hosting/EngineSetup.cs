@@ -89,6 +89,7 @@ public static class EngineSetup
             builder.Services.AddSingleton<JobMerger>();
             builder.Services.AddSingleton<ShardWorker>();
             builder.Services.AddHostedService(sp => sp.GetRequiredService<ShardWorker>());
+            builder.Services.AddSingleton<ILocalShardRunner>(sp => sp.GetRequiredService<ShardWorker>());
             builder.Services.AddHostedService<WorkerHeartbeat>();
         }
         return builder;

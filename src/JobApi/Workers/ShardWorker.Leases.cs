@@ -94,6 +94,7 @@ public sealed partial class ShardWorker
     private async Task DrainAsync()
     {
         _stopping = true;
+        await EndClaimsAsync();
         await ReleaseAheadAsync();
         var deadline = DateTime.UtcNow + _options.ShutdownGrace;
         while (Volatile.Read(ref _busy) > 0 && DateTime.UtcNow < deadline)

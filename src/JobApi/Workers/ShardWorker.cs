@@ -60,6 +60,7 @@ public sealed partial class ShardWorker(
         // Stopping: shards held ahead of the slots are no longer started (the drain gives them back).
         using var stopping = stoppingToken.Register(() => _stopping = true);
         var renewals = RenewLoopAsync(stoppingToken);
+        _accepting = !_stopping; // submits in this process may now hold shards for this worker
         Log.Started(logger, identity.Id, _options.EffectiveConcurrency);
         try
         {

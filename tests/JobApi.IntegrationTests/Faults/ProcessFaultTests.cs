@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Xunit.Abstractions;
 
@@ -151,6 +152,50 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         Assert.Equal("canceled", counters.State);
         Assert.Equal(0, counters.Commits);
         Assert.Empty(await cluster.HeldByAsync([id], worker.WorkerId));
+    });
+
+    [Fact]
+    public Task Node_killed_while_its_worker_runs_a_job_held_from_its_submit_the_job_is_run_again_elsewhere_and_committed_once() =>
+        ProcessCluster.RunAsync(output, "kill-held-at-submit", async cluster =>
+    {
+        var api = cluster.AddNode("api", "Api");
+        var both = cluster.AddNode("both", "Api,Worker");
+        var rescuer = cluster.AddNode("worker", "Worker");
+        await ProcessCluster.StartAllAsync(api, both, rescuer);
+        using var http = new HttpClient { BaseAddress = both.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+
+        // A lone job submitted to the node with both roles while its worker is idle starts held by that worker (its
+        // submit answers "running"); the first submits may come before the worker is up.
+        JsonElement status = default;
+        for (var round = 1; ; round++)
+        {
+            using var response = await http.PostAsJsonAsync("/v1/jobs", new { kind = "noop", input = new { sleepMs = 5000 }, shards = 1, maxAttempts = 3 });
+            status = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+            if (status.GetProperty("state").GetString() == "running") break;
+            Assert.True(round <= 20, $"no submit was held by the node's own worker: {status}");
+            await cluster.Http.PostAsync($"/v1/jobs/{status.GetProperty("id").GetString()}/cancel", null);
+            await Task.Delay(250);
+        }
+        var id = status.GetProperty("id").GetString()!;
+        Assert.True(await cluster.IsHoldAsync(id, "1"), "the job should be under its hold, fence 1");
+        Assert.StartsWith(both.WorkerId + "|", (string?)await cluster.Db.HashGetAsync(cluster.JobKey(id, "job"), "holdBy"));
+
+        both.Kill();
+        var tally = new FaultTally("SIGKILL of the node whose worker holds a job from its submit");
+        tally.Inject();
+        var killedAt = Stopwatch.StartNew();
+        var final = await cluster.WaitForFinalAsync(id, JobTimeout);
+        tally.Recovered(killedAt.Elapsed);
+        Assert.Equal("succeeded", final.GetProperty("state").GetString());
+        Assert.Equal(1, (await cluster.ResultAsync(id)).GetProperty("shards").GetInt32());
+        var shard = (await cluster.ShardsAsync(id))[0];
+        Assert.Equal(rescuer.WorkerId, shard.GetProperty("worker").GetString());
+        var counters = await cluster.ReportAsync("held from its submit, holder killed", id);
+        tally.Job(counters);
+        output.WriteLine(tally.Write());
+        Assert.Equal(1, counters.Commits);
+        Assert.Equal(2, counters.Attempts); // the killed run and the rescuer's
+        Assert.Equal(1, counters.Succeeded);
     });
 
     [Fact]

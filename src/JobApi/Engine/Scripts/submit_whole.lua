@@ -5,12 +5,15 @@
 -- Built by LuaScripts.SubmitWhole: common.lua, the three scripts as functions, then this.
 -- KEYS: 1..13 the job's data keys, 14 quota usage, 15 quota ledger, 16 the partition's job index, 17 its pending
 --       index, 18 the tenant's jobs, 19 the set of tenants, 20..22 the rotation keys enter.lua takes.
--- ARGV: 1 job id, 2 tenant, 3 pending score (ms), 4 nudge channel, 5 priority, 6 q = number of quota arguments
---       (0 when quotas are off), 7..6+q quota.lua's reserve arguments, then submit.lua's arguments.
--- Returns {'quota', limit, used, max} when a cap refuses the job, otherwise submit.lua's reply.
-local id, q = ARGV[1], tonumber(ARGV[6])
+-- ARGV: 1 job id, 2 tenant, 3 pending score (ms), 4 nudge channel, 5 priority, 6 the idle worker of the submitting
+--       process that takes the job's shard at once ('' when none), 7 its lease token, 8 the lease TTL (ms),
+--       9 q = number of quota arguments (0 when quotas are off), 10..9+q quota.lua's reserve arguments, then
+--       submit.lua's arguments.
+-- Returns {'quota', limit, used, max} when a cap refuses the job, otherwise submit.lua's reply, with a fifth element
+-- 'held' when the worker of ARGV[6] holds the job's shard.
+local id, q = ARGV[1], tonumber(ARGV[9])
 if q > 0 then
-  local r = reserve({ KEYS[14], KEYS[15] }, { unpack(ARGV, 7, 6 + q) })
+  local r = reserve({ KEYS[14], KEYS[15] }, { unpack(ARGV, 10, 9 + q) })
   if r[1] ~= 1 then return { 'quota', r[2], r[3], r[4] } end
 end
 redis.call('ZADD', KEYS[16], 0, id)
@@ -19,10 +22,20 @@ redis.call('ZADD', KEYS[18], 0, id)
 redis.call('SADD', KEYS[19], ARGV[2])
 -- submit.lua's arguments, copied one by one: unpack() is limited by the Lua stack, and a job may have many payloads.
 local args = {}
-for i = 7 + q, #ARGV do args[#args + 1] = ARGV[i] end
+for i = 10 + q, #ARGV do args[#args + 1] = ARGV[i] end
 local reply = create(KEYS, args)
 if reply[1] == 1 and reply[3] == 'queued' then
   enter({ KEYS[20], KEYS[21], KEYS[22] }, { id, ARGV[5] })
+  -- A one-shard job whose ready shard is in its hash (submit.lua: total 1, one payload), submitted where a worker is
+  -- idle: that worker holds it from the start, the hold its first lease would take (lease.lua's first branch), and
+  -- no other worker is woken for it. It stays in the rotation like any leased job: if its worker dies, the hold runs
+  -- out and the next worker to visit it reaps it.
+  if ARGV[6] ~= '' and args[2] == '1' and args[6] ~= '' then
+    local now, now_s = now_ms_and_string()
+    redis.call('HSET', K.job, 'seenAt', now_s, 'state', 'running', 'startedAt', now_s, 'fence', '1', 'attempts', '1',
+      'hold', '1', 'holdToken', ARGV[7], 'holdUntil', now + tonumber(ARGV[8]), 'holdBy', ARGV[6] .. '|' .. now_s)
+    return { 1, reply[2], 'running', reply[4], 'held' }
+  end
   redis.call('PUBLISH', ARGV[4], id)
 end
 return reply

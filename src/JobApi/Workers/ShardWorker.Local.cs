@@ -1,0 +1,54 @@
+using JobApi.Engine;
+
+namespace JobApi.Workers;
+
+/// <summary>Shards held for this worker by a submit in this process (<see cref="ILocalShardRunner"/>): a lone job
+/// submitted here while the worker is idle starts without a nudge or a lease round trip.</summary>
+public sealed partial class ShardWorker : ILocalShardRunner
+{
+    private int _claimed; // 1 while a submit in this process may hold a shard for this worker
+    private volatile bool _accepting; // running: renewals on, not stopping
+
+    public string WorkerId => identity.Id;
+    public string Token => identity.Token;
+
+    /// <summary>Only an idle worker (nothing running, held ahead, or committing) is claimed, one submit at a time: a busy
+    /// one leaves new jobs to the rotation, where any idle worker takes them.</summary>
+    public bool TryClaim()
+    {
+        if (!_accepting || Volatile.Read(ref _busy) > 0 || !_ahead.IsEmpty || Volatile.Read(ref _commits) > 0) return false;
+        if (Interlocked.CompareExchange(ref _claimed, 1, 0) != 0) return false;
+        // The drain sets _stopping, then waits for the claim to end: one of the two sees the other.
+        if (_stopping)
+        {
+            Unclaim();
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>Starts the held shard as if this worker had leased it: on this thread when its kind is short here and
+    /// the worker idle (<see cref="RunsInline"/>), else on a shard thread.</summary>
+    public void Run(LeaseGrant grant)
+    {
+        try
+        {
+            StartBatches([grant]);
+        }
+        finally
+        {
+            Unclaim();
+        }
+    }
+
+    public void Unclaim() => Volatile.Write(ref _claimed, 0);
+
+    /// <summary>Waits for a claim on the wire to end (its held shard, if any, is then in the batches the drain releases).</summary>
+    private async Task EndClaimsAsync()
+    {
+        _accepting = false;
+        Interlocked.MemoryBarrier();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (Volatile.Read(ref _claimed) != 0 && DateTime.UtcNow < deadline) await Task.Delay(1);
+    }
+}

@@ -1,0 +1,181 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using StackExchange.Redis;
+
+namespace JobApi.IntegrationTests;
+
+/// <summary>POST /v1/jobs with <c>Prefer: wait=N</c> (RFC 7240): the answer is the result when the job succeeds in time,
+/// otherwise the usual 202 with the status then; and a one-shard job submitted where the node's own worker is idle,
+/// which that worker holds from the submit on (no nudge, no lease round trip).</summary>
+[Collection(RedisCollection.Name)]
+public sealed class SubmitAndWaitTests(RedisServerFixture redis, ServiceFixture service) : ApiTest(redis, service)
+{
+    private async Task<HttpResponseMessage> SubmitAsync(object body, string? prefer, string? idempotencyKey = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/jobs") { Content = JsonContent.Create(body) };
+        if (prefer is not null) request.Headers.TryAddWithoutValidation("Prefer", prefer);
+        if (idempotencyKey is not null) request.Headers.Add("Idempotency-Key", idempotencyKey);
+        return await Client.SendAsync(request);
+    }
+
+    private static string? Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? string.Join(",", values)
+        : response.Content.Headers.TryGetValues(name, out var content) ? string.Join(",", content) : null;
+
+    [Fact]
+    public async Task Prefer_wait_answers_200_with_the_result_once_the_job_succeeded()
+    {
+        using var response = await SubmitAsync(new { kind = "noop", input = new { sleepMs = 200 }, shards = 1 }, "wait=10");
+        Assert.Equal(200, (int)response.StatusCode);
+        var body = await response.ReadJsonAsync();
+        var id = body.Id();
+        Assert.Equal("noop", body.GetProperty("kind").GetString());
+        Assert.Equal(1, body.GetProperty("result").GetProperty("shards").GetInt32());
+        Assert.Equal("wait=10", Header(response, "Preference-Applied"));
+        Assert.Equal($"/v1/jobs/{id}", response.Headers.Location?.OriginalString);
+        Assert.Equal($"/v1/jobs/{id}/result", Header(response, "Content-Location"));
+        // The job as the other endpoints see it agrees.
+        Assert.Equal("succeeded", (await Client.GetJsonAsync($"/v1/jobs/{id}")).State());
+        Assert.Equal(body.GetProperty("result").GetRawText(), (await Client.GetJsonAsync($"/v1/jobs/{id}/result")).GetProperty("result").GetRawText());
+    }
+
+    [Fact]
+    public async Task Prefer_wait_on_a_job_of_many_shards_answers_its_merged_result()
+    {
+        using var response = await SubmitAsync(new { kind = "primes", input = new { from = 0, to = 1_000_000 }, shards = 8 }, "respond-async, wait=30");
+        Assert.Equal(200, (int)response.StatusCode);
+        var result = (await response.ReadJsonAsync()).GetProperty("result");
+        Assert.Equal(78_498, result.GetProperty("count").GetInt64()); // pi(10^6), a published value
+    }
+
+    [Fact]
+    public async Task Prefer_wait_reads_back_a_result_too_long_for_the_final_event()
+    {
+        var seed = Environment.TickCount;
+        var text = Oracles.RandomAsciiText(new Random(seed), 4_000);
+        using var response = await SubmitAsync(new { kind = "wordcount", input = new { text, top = 50 }, shards = 1 }, "wait=30");
+        Assert.Equal(200, (int)response.StatusCode);
+        var result = (await response.ReadJsonAsync()).GetProperty("result");
+        Assert.True(result.GetRawText().Length > 256, "the result should be longer than a final event carries");
+        Oracles.AssertWordCount(Oracles.GnuWordCount([text]), 50, result, $"seed {seed}");
+    }
+
+    [Fact]
+    public async Task Prefer_wait_shorter_than_the_job_answers_202_with_the_status_when_the_time_is_up()
+    {
+        var clock = Stopwatch.StartNew();
+        using var response = await SubmitAsync(new { kind = "noop", input = new { sleepMs = 30_000 }, shards = 1 }, "wait=1");
+        Assert.Equal(202, (int)response.StatusCode);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(900), $"answered after {clock.Elapsed.TotalMilliseconds:F0} ms, before the wait was up");
+        var status = await response.ReadJsonAsync();
+        Assert.Contains(status.State(), new[] { "queued", "running" });
+        Assert.Equal("wait=1", Header(response, "Preference-Applied"));
+        Assert.Equal($"/v1/jobs/{status.Id()}", response.Headers.Location?.OriginalString);
+        (await Client.PostAsync($"/v1/jobs/{status.Id()}/cancel", null)).Dispose();
+    }
+
+    [Fact]
+    public async Task Prefer_wait_on_a_job_that_fails_answers_202_with_the_failed_status_and_its_error()
+    {
+        using var response = await SubmitAsync(new { kind = "noop", input = new { failTimes = 5 }, shards = 1, maxAttempts = 1 }, "wait=30");
+        Assert.Equal(202, (int)response.StatusCode);
+        var status = await response.ReadJsonAsync();
+        Assert.Equal("failed", status.State());
+        Assert.Contains("failed after 1 attempt", status.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task A_wait_over_the_limit_is_cut_to_it_and_a_preference_it_cannot_read_is_ignored()
+    {
+        using (var capped = await SubmitAsync(new { kind = "noop", input = new { }, shards = 1 }, "wait=100000"))
+        {
+            Assert.Equal(200, (int)capped.StatusCode);
+            Assert.Equal("wait=60", Header(capped, "Preference-Applied")); // JobApi:Limits:MaxWaitSeconds
+        }
+        foreach (var prefer in new[] { "wait=abc", "wait=-3", "wait", "wait=0", "handling=strict" })
+        {
+            using var plain = await SubmitAsync(new { kind = "noop", input = new { sleepMs = 5_000 }, shards = 1 }, prefer);
+            Assert.Equal(202, (int)plain.StatusCode);
+            Assert.Null(Header(plain, "Preference-Applied"));
+            (await Client.PostAsync($"/v1/jobs/{(await plain.ReadJsonAsync()).Id()}/cancel", null)).Dispose();
+        }
+        using var invalid = await SubmitAsync(new { kind = "noop", input = new { sleepMs = -1 } }, "wait=5");
+        await invalid.AssertProblemAsync(400); // validation comes first, waited or not
+    }
+
+    [Fact]
+    public async Task Prefer_wait_with_a_replayed_idempotency_key_waits_for_the_first_job()
+    {
+        var key = Guid.NewGuid().ToString("N");
+        var body = new { kind = "noop", input = new { sleepMs = 300 }, shards = 2 };
+        using var first = await SubmitAsync(body, null, key);
+        Assert.Equal(202, (int)first.StatusCode);
+        var id = (await first.ReadJsonAsync()).Id();
+        using var again = await SubmitAsync(body, "wait=30", key);
+        Assert.Equal(200, (int)again.StatusCode);
+        Assert.Equal("true", Header(again, "Idempotent-Replayed"));
+        var answer = await again.ReadJsonAsync();
+        Assert.Equal(id, answer.Id());
+        Assert.Equal(2, answer.GetProperty("result").GetProperty("shards").GetInt32());
+    }
+
+    /// <summary>Submits one-shard noop jobs until one is held by the idle worker of this node from its submit on (the
+    /// first submits may come before the worker has started).</summary>
+    private async Task<JsonElement> SubmitHeldAsync(object input)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var status = await Client.SubmitAsync(new { kind = "noop", input, shards = 1 });
+            if (status.State() == "running") return status;
+            Assert.True(attempt < 50, $"no submit was held by the node's idle worker: {status}");
+            await Client.WaitForFinalAsync(status.Id());
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task A_lone_job_submitted_where_the_worker_is_idle_starts_in_its_submit_and_wakes_no_other_worker()
+    {
+        var nudges = new ConcurrentQueue<string>();
+        var subscriber = Redis.Redis.GetSubscriber();
+        Action<RedisChannel, RedisValue> handler = (_, message) => nudges.Enqueue(message!);
+        await subscriber.SubscribeAsync(Keys.NudgeChannel, handler);
+        try
+        {
+            var status = await SubmitHeldAsync(new { sleepMs = 50 });
+            var id = status.Id();
+            Assert.Equal(1, status.GetProperty("shards").GetProperty("running").GetInt32());
+            Assert.Equal(0, status.GetProperty("shards").GetProperty("queued").GetInt32());
+            Assert.Equal(JsonValueKind.String, status.GetProperty("startedAt").ValueKind);
+            var final = await Client.WaitForFinalAsync(id);
+            Assert.Equal("succeeded", final.State());
+            Assert.Equal(1, final.GetProperty("attempts").GetInt64());
+            var job = Redis.Redis.GetDatabase().HashGetAll(Keys.Job(id).Job).ToDictionary(e => e.Name.ToString(), e => e.Value.ToString());
+            Assert.Equal("1", job["commits"]);
+            Assert.Equal("1", job["fence"]); // its one lease, the hold the submit took
+            await Task.Delay(200); // a nudge published with the job would have come by now
+            Assert.DoesNotContain(id, nudges);
+        }
+        finally
+        {
+            await subscriber.UnsubscribeAsync(Keys.NudgeChannel, handler);
+        }
+    }
+
+    [Fact]
+    public async Task A_busy_worker_is_not_given_new_jobs_in_their_submit_and_jobs_of_many_shards_never_are()
+    {
+        var busy = await SubmitHeldAsync(new { sleepMs = 3_000 });
+        // The worker runs the sleeping shard: the next lone job is queued for any worker, and still runs.
+        var next = await Client.SubmitAsync(new { kind = "noop", input = new { }, shards = 1 });
+        Assert.Equal("queued", next.State());
+        Assert.Equal("succeeded", (await Client.WaitForFinalAsync(next.Id())).State());
+        Assert.Equal("succeeded", (await Client.WaitForFinalAsync(busy.Id())).State());
+        await Task.Delay(200);
+        var many = await Client.SubmitAsync(new { kind = "noop", input = new { }, shards = 2 });
+        Assert.Equal("queued", many.State());
+        Assert.Equal("succeeded", (await Client.WaitForFinalAsync(many.Id())).State());
+    }
+}
