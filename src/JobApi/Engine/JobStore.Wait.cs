@@ -9,31 +9,9 @@ public sealed partial class JobStore
     /// it succeeded, its result with the items [offset, offset + limit): each look reads both in one round trip. A
     /// result that arrives with the job's final event (<see cref="FinalEvent.Result"/>) is not read back: the status
     /// is then the one read before the wait, marked succeeded (its id and kind are what a result needs).</summary>
-    public async Task<(JobStatus? Status, StoredResult? Result)> WaitForResultAsync(
-        string id, TimeSpan wait, long offset, int limit, CancellationToken cancellationToken)
-    {
-        if (!JobId.IsWellFormed(id)) return (null, null);
-        if (wait <= TimeSpan.Zero) return await ReadWithResultAsync(id, offset, limit);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(wait);
-        while (true)
-        {
-            using var waiter = await events.WatchAsync(id); // before the read, so that no event is missed
-            var read = await ReadWithResultAsync(id, offset, limit);
-            if (read.Status is null || read.Status.IsFinal) return read;
-            FinalEvent? final;
-            try
-            {
-                final = await waiter.Signal.WaitAsync(deadline.Token);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                return await ReadWithResultAsync(id, offset, limit);
-            }
-            // A short whole result came with the event that ended the job: no second read.
-            if (final?.Result is { } json) return (read.Status with { State = JobStates.Succeeded }, new StoredResult(json, null, []));
-        }
-    }
+    public Task<(JobStatus? Status, StoredResult? Result)> WaitForResultAsync(
+        string id, TimeSpan wait, long offset, int limit, CancellationToken cancellationToken) =>
+        WaitAsync(id, wait, offset, limit, watched: null, cancellationToken);
 
     /// <summary>An id for a job about to be submitted, watched already: its final event cannot come before the watch, so
     /// waiting for the new job (<see cref="WaitForSubmittedAsync"/>) needs no read first.</summary>
@@ -44,32 +22,46 @@ public sealed partial class JobStore
     }
 
     /// <summary><see cref="WaitForResultAsync"/> for a job just submitted with the id of <paramref name="waiter"/>
-    /// (<see cref="WatchNewJobAsync"/>): the first look is its final event, not a read; a short whole result that comes
-    /// with it is the answer without any read. An idempotent replay (a job that existed) waits as any other request.</summary>
-    public async Task<(JobStatus? Status, StoredResult? Result)> WaitForSubmittedAsync(
-        SubmitOutcome submitted, JobEventWaiter waiter, TimeSpan wait, int limit, CancellationToken cancellationToken)
+    /// (<see cref="WatchNewJobAsync"/>; the caller disposes it): the first look is its final event, not a read; a short
+    /// whole result that comes with it is the answer without any read. An idempotent replay (a job that existed) waits
+    /// as any other request.</summary>
+    public Task<(JobStatus? Status, StoredResult? Result)> WaitForSubmittedAsync(
+        SubmitOutcome submitted, JobEventWaiter waiter, TimeSpan wait, int limit, CancellationToken cancellationToken) =>
+        WaitAsync(submitted.Status!.Id, wait, 0, limit, submitted.Created ? (waiter, submitted.Status) : null, cancellationToken);
+
+    /// <summary>The wait of both: each look watches the job, then reads it (a job just created and watched before its
+    /// submit, <paramref name="watched"/>, is not read on the first look: it is known, and not final).</summary>
+    private async Task<(JobStatus? Status, StoredResult? Result)> WaitAsync(string id, TimeSpan wait, long offset, int limit,
+        (JobEventWaiter Waiter, JobStatus Status)? watched, CancellationToken cancellationToken)
     {
-        var status = submitted.Status!;
-        if (!submitted.Created) return await WaitForResultAsync(status.Id, wait, 0, limit, cancellationToken);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        FinalEvent? final;
-        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        if (!JobId.IsWellFormed(id)) return (null, null);
+        if (wait <= TimeSpan.Zero) return await ReadWithResultAsync(id, offset, limit);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(wait);
+        while (true)
         {
-            deadline.CancelAfter(wait);
+            using var own = watched is null ? await events.WatchAsync(id) : null; // watch before the read: no event is missed
+            var waiter = own ?? watched!.Value.Waiter;
+            var status = watched?.Status;
+            watched = null;
+            if (status is null)
+            {
+                var read = await ReadWithResultAsync(id, offset, limit);
+                if (read.Status is null || read.Status.IsFinal) return read;
+                status = read.Status;
+            }
+            FinalEvent? final;
             try
             {
                 final = await waiter.Signal.WaitAsync(deadline.Token);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                return await ReadWithResultAsync(status.Id, 0, limit);
+                return await ReadWithResultAsync(id, offset, limit);
             }
+            // A short whole result came with the event that ended the job: no second read. Any other event: look again.
+            if (final?.Result is { } json) return (status with { State = JobStates.Succeeded }, new StoredResult(json, null, []));
         }
-        if (final?.Result is { } json) return (status with { State = JobStates.Succeeded }, new StoredResult(json, null, []));
-        // Ended with a result too long for the event, or not succeeded: read it (what is left of the wait covers a job
-        // that is not final after all, which a final event never says).
-        var left = wait - clock.Elapsed;
-        return await WaitForResultAsync(status.Id, left > TimeSpan.Zero ? left : TimeSpan.Zero, 0, limit, cancellationToken);
     }
 
     /// <summary>The merged result with, when it has items, the items [offset, offset + limit) and their total;
