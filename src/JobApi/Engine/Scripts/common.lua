@@ -45,6 +45,15 @@ local function held(hold)
   return hold ~= nil and hold ~= false and hold ~= ''
 end
 
+-- Takes the first lease of a one-shard job as a hold (fence 1), for a job queued and never leased: the one HSET that
+-- also marks it running. attempts is the job's new attempt count. Returns now (ms), the hold's start.
+local function take_hold(worker, token, ttl_ms, attempts)
+  local now, now_s = now_ms_and_string()
+  redis.call('HSET', K.job, 'seenAt', now_s, 'state', 'running', 'startedAt', now_s, 'fence', '1', 'attempts', attempts,
+    'hold', '1', 'holdToken', token, 'holdUntil', now + tonumber(ttl_ms), 'holdBy', worker .. '|' .. now_s)
+  return now
+end
+
 -- The lease key of fence f, in the job's slot (same hash tag as K.job).
 local function lease_key(f)
   return string.sub(K.job, 1, #K.job - 3) .. 'lease:' .. f

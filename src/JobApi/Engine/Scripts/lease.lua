@@ -19,10 +19,7 @@ if state == 'waiting' then return { 'final', state } end
 -- small jobs: a hold, with nothing to reap and no retry due (fence 0). What the general path below does for such a
 -- job, without its reads and tables: a quarter of this script's cost per job.
 if h[11] == '0' and h[6] == '0' and state == 'queued' and h[2] == '1' and h[4] then
-  local now, now_s = now_ms_and_string()
-  redis.call('HSET', K.job, 'seenAt', now_s, 'state', 'running', 'startedAt', now_s, 'fence', '1',
-    'attempts', (tonumber(h[7]) or 0) + 1, 'hold', '1', 'holdToken', ARGV[2], 'holdUntil', now + tonumber(ARGV[3]),
-    'holdBy', ARGV[1] .. '|' .. now_s)
+  local now = take_hold(ARGV[1], ARGV[2], ARGV[3], (tonumber(h[7]) or 0) + 1)
   return { 'ok', h[3], 1, 1, now, h[5] or '', '0', 1, h[4] }
 end
 local worker, token, ttl, max_count = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])

@@ -27,13 +27,11 @@ local reply = create(KEYS, args)
 if reply[1] == 1 and reply[3] == 'queued' then
   enter({ KEYS[20], KEYS[21], KEYS[22] }, { id, ARGV[5] })
   -- A one-shard job whose ready shard is in its hash (submit.lua: total 1, one payload), submitted where a worker is
-  -- idle: that worker holds it from the start, the hold its first lease would take (lease.lua's first branch), and
+  -- idle: that worker holds it from the start, the hold its first lease would take (take_hold, as in lease.lua), and
   -- no other worker is woken for it. It stays in the rotation like any leased job: if its worker dies, the hold runs
   -- out and the next worker to visit it reaps it.
   if ARGV[6] ~= '' and args[2] == '1' and args[6] ~= '' then
-    local now, now_s = now_ms_and_string()
-    redis.call('HSET', K.job, 'seenAt', now_s, 'state', 'running', 'startedAt', now_s, 'fence', '1', 'attempts', '1',
-      'hold', '1', 'holdToken', ARGV[7], 'holdUntil', now + tonumber(ARGV[8]), 'holdBy', ARGV[6] .. '|' .. now_s)
+    take_hold(ARGV[6], ARGV[7], ARGV[8], '1')
     return { 1, reply[2], 'running', reply[4], 'held' }
   end
   redis.call('PUBLISH', ARGV[4], id)
