@@ -2,6 +2,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace JobApi.IntegrationTests;
 
@@ -31,6 +33,31 @@ public sealed class JobApiFactory(string redisConnectionString, IReadOnlyDiction
         builder.UseSetting("JobApi:Scheduler:ClaimTimeout", "00:00:02");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) builder.UseSetting(key, value);
+    }
+}
+
+/// <summary>A test class whose service (one <see cref="JobApiFactory"/>) has job kinds of the tests' own, registered
+/// through the public kind extension point (<c>AddJobKind</c>) by <paramref name="kinds"/>.</summary>
+public abstract class KindsServiceTest(RedisServerFixture redis, Action<IServiceCollection> kinds, IReadOnlyDictionary<string, string?>? settings = null)
+    : IAsyncLifetime
+{
+    protected RedisServerFixture Redis { get; } = redis;
+    protected JobApiFactory Base { get; private set; } = null!;
+    protected WebApplicationFactory<Program> Factory { get; private set; } = null!;
+    protected HttpClient Client { get; private set; } = null!;
+
+    public Task InitializeAsync()
+    {
+        Base = new JobApiFactory(Redis, settings);
+        Factory = Base.WithWebHostBuilder(b => b.ConfigureTestServices(kinds));
+        Client = Factory.CreateClient();
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Factory.DisposeAsync();
+        await Base.DisposeAsync();
     }
 }
 

@@ -13,28 +13,11 @@ namespace JobApi.IntegrationTests;
 /// <summary>How a merge ends: a merge that throws fails the job with its error (whichever worker path ran it),
 /// and a result's items list expires with the job. Two kinds registered only here have merges that throw.</summary>
 [Collection(RedisCollection.Name)]
-public sealed class MergeOutcomeTests(RedisServerFixture redis) : IAsyncLifetime
+public sealed class MergeOutcomeTests(RedisServerFixture redis)
+    : KindsServiceTest(redis, s => s.AddJobKind<ThrowingMerge>().AddJobKind<ThrowingStreamingMerge>(), new Dictionary<string, string?> { ["JobApi:Retention"] = "00:00:04" })
 {
-    private JobApiFactory _base = null!;
-    private WebApplicationFactory<Program> _factory = null!;
-    private HttpClient _client = null!;
-
-    public Task InitializeAsync()
-    {
-        _base = new JobApiFactory(redis, new Dictionary<string, string?> { ["JobApi:Retention"] = "00:00:04" });
-        _factory = _base.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddJobKind<ThrowingMerge>().AddJobKind<ThrowingStreamingMerge>()));
-        _client = _factory.CreateClient();
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _factory.DisposeAsync();
-        await _base.DisposeAsync();
-    }
-
-    private JobKeys Keys(string id) => new RedisKeys(_base.KeyPrefix).Job(id);
-    private IDatabase Db => redis.Redis.GetDatabase();
+    private JobKeys Keys(string id) => new RedisKeys(Base.KeyPrefix).Job(id);
+    private IDatabase Db => Redis.Redis.GetDatabase();
 
     // 1 shard: the worker holding every shard merges locally, fails, and leaves the merge to the merge lease;
     // 12 shards (concurrency 4): several leases, so the last commit takes the merge lease at once.
@@ -45,18 +28,18 @@ public sealed class MergeOutcomeTests(RedisServerFixture redis) : IAsyncLifetime
     [InlineData(ThrowingStreamingMerge.KindName, 12)]
     public async Task A_merge_that_throws_fails_the_job_with_the_merge_error(string kind, int shards)
     {
-        var id = (await _client.SubmitAsync(new { kind, input = new { }, shards })).Id();
-        var status = await _client.WaitForFinalAsync(id, TimeSpan.FromSeconds(30));
+        var id = (await Client.SubmitAsync(new { kind, input = new { }, shards })).Id();
+        var status = await Client.WaitForFinalAsync(id, TimeSpan.FromSeconds(30));
 
         Assert.Equal("failed", status.State());
         var error = status.GetProperty("error").GetString()!;
         Assert.StartsWith("merge failed: ", error);
         Assert.Contains(ThrowingMerge.Message, error);
-        using var result = await _client.GetAsync($"/v1/jobs/{id}/result");
+        using var result = await Client.GetAsync($"/v1/jobs/{id}/result");
         var problem = await result.AssertProblemAsync(409);
         Assert.Equal("failed", problem.GetProperty("state").GetString());
         Assert.False(await Db.KeyExistsAsync(Keys(id).ResultItems), "a failed merge left result items");
-        var token = _factory.Services.GetRequiredService<WorkerIdentity>().Token;
+        var token = Factory.Services.GetRequiredService<WorkerIdentity>().Token;
         Assert.False(await Db.KeyExistsAsync(Keys(id).ResultItemsStaging(token)), "a failed merge left its staging list");
     }
 
@@ -66,8 +49,8 @@ public sealed class MergeOutcomeTests(RedisServerFixture redis) : IAsyncLifetime
     public async Task A_result_items_list_expires_with_the_job(int shards)
     {
         var numbers = Enumerable.Range(0, 500).Select(i => (i * 7919) % 1000).ToArray();
-        var id = (await _client.SubmitAsync(new { kind = "sort", input = new { numbers }, shards })).Id();
-        Assert.Equal("succeeded", (await _client.WaitForFinalAsync(id, TimeSpan.FromSeconds(30))).State());
+        var id = (await Client.SubmitAsync(new { kind = "sort", input = new { numbers }, shards })).Id();
+        Assert.Equal("succeeded", (await Client.WaitForFinalAsync(id, TimeSpan.FromSeconds(30))).State());
 
         var keys = Keys(id);
         var batch = Db.CreateBatch();

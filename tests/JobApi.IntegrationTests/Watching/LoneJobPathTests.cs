@@ -13,36 +13,18 @@ namespace JobApi.IntegrationTests.Watching;
 /// <summary>The short path of a lone job: its short result rides on its final event to the request waiting for it, and
 /// an idle worker runs the one shard of a kind it knows to be short on the thread its lease came back on.</summary>
 [Collection(RedisCollection.Name)]
-public sealed class LoneJobPathTests(RedisServerFixture redis) : IAsyncLifetime
+public sealed class LoneJobPathTests(RedisServerFixture redis) : KindsServiceTest(redis, s => s.AddJobKind<ThreadProbe>())
 {
-    private JobApiFactory _base = null!;
-    private WebApplicationFactory<Program> _factory = null!;
-    private HttpClient _client = null!;
-
-    public Task InitializeAsync()
-    {
-        _base = new JobApiFactory(redis);
-        _factory = _base.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddJobKind<ThreadProbe>()));
-        _client = _factory.CreateClient();
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _factory.DisposeAsync();
-        await _base.DisposeAsync();
-    }
-
-    private RedisKeys Keys => new(_base.KeyPrefix);
+    private RedisKeys Keys => new(Base.KeyPrefix);
 
     [Fact]
     public async Task A_waiting_request_answers_with_the_result_its_jobs_final_event_carries()
     {
         // The job sleeps 20 s; an event that says it succeeded with another result is what the request answers with,
         // which shows the event's result is used as it is, not read back.
-        var id = (await _client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 20_000 } })).Id();
-        var waiting = _client.GetAsync($"/v1/jobs/{id}/result?waitSeconds=30");
-        var publisher = redis.Redis.GetSubscriber();
+        var id = (await Client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 20_000 } })).Id();
+        var waiting = Client.GetAsync($"/v1/jobs/{id}/result?waitSeconds=30");
+        var publisher = Redis.Redis.GetSubscriber();
         var clock = Stopwatch.StartNew();
         // Again and again: the request may not have registered its wait when the first one goes out.
         while (!waiting.IsCompleted && clock.Elapsed < TimeSpan.FromSeconds(10))
@@ -56,7 +38,7 @@ public sealed class LoneJobPathTests(RedisServerFixture redis) : IAsyncLifetime
         Assert.Equal(id, body.GetProperty("id").GetString());
         Assert.Equal("noop", body.GetProperty("kind").GetString());
         Assert.Equal("event", body.GetProperty("result").GetProperty("from").GetString());
-        await _client.PostAsync($"/v1/jobs/{id}/cancel", null);
+        await Client.PostAsync($"/v1/jobs/{id}/cancel", null);
     }
 
     [Theory]
@@ -65,13 +47,13 @@ public sealed class LoneJobPathTests(RedisServerFixture redis) : IAsyncLifetime
     public async Task A_short_result_comes_with_the_final_event_and_a_long_one_is_read_back(int length)
     {
         var events = new ConcurrentQueue<string>();
-        var subscriber = redis.Redis.GetSubscriber();
+        var subscriber = Redis.Redis.GetSubscriber();
         Action<RedisChannel, RedisValue> handler = (_, message) => events.Enqueue(message!);
         await subscriber.SubscribeAsync(Keys.EventsChannel, handler);
         try
         {
-            var id = (await _client.SubmitAsync(new { kind = ThreadProbe.KindName, input = new { length } })).Id();
-            var result = await _client.ResultAsync(id);
+            var id = (await Client.SubmitAsync(new { kind = ThreadProbe.KindName, input = new { length } })).Id();
+            var result = await Client.ResultAsync(id);
             var text = result.GetProperty("text").GetString()!;
             Assert.Equal(new string('x', length), text);
             var deadline = DateTime.UtcNow.AddSeconds(10);
@@ -110,8 +92,8 @@ public sealed class LoneJobPathTests(RedisServerFixture redis) : IAsyncLifetime
 
     private async Task<List<ThreadProbe.Run>> RunAllAsync(object body)
     {
-        var id = (await _client.SubmitAsync(body)).Id();
-        Assert.Equal("succeeded", (await _client.WaitForFinalAsync(id)).State());
+        var id = (await Client.SubmitAsync(body)).Id();
+        Assert.Equal("succeeded", (await Client.WaitForFinalAsync(id)).State());
         return ThreadProbe.Runs.Where(r => r.JobId == id).ToList();
     }
 
