@@ -1,13 +1,17 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Text.Json;
+using JobApi.Engine;
+using JobApi.JobKinds;
+using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 
 namespace JobApi.IntegrationTests;
 
 /// <summary>POST /v1/jobs with <c>Prefer: wait=N</c> (RFC 7240): the answer is the result when the job succeeds in time,
-/// otherwise the usual 202 with the status then; and a one-shard job submitted where the node's own worker is idle,
-/// which that worker holds from the submit on (no nudge, no lease round trip).</summary>
+/// otherwise the usual 202 with the status then; a one-shard job submitted where the node's own worker is idle, which
+/// that worker holds from the submit on (no nudge, no lease round trip); and such a job of a kind that is short there,
+/// submitted by a caller that waits, whose shard runs in the submit and whose commit goes with it.</summary>
 [Collection(RedisCollection.Name)]
 public sealed class SubmitAndWaitTests(RedisServerFixture redis, ServiceFixture service) : ApiTest(redis, service)
 {
@@ -172,6 +176,80 @@ public sealed class SubmitAndWaitTests(RedisServerFixture redis, ServiceFixture 
         {
             await subscriber.UnsubscribeAsync(Keys.NudgeChannel, handler);
         }
+    }
+
+    /// <summary>Submits lone noop jobs through the engine, as a caller that waits, until one ends within its submit (the
+    /// kind is run ahead only once the worker has timed it as short).</summary>
+    private async Task<SubmitOutcome> SubmitEndedAsync(object input)
+    {
+        var store = Factory.Services.GetRequiredService<JobStore>();
+        Assert.True(Factory.Services.GetRequiredService<JobKindRegistry>().TryGet("noop", out var noop));
+        var json = JsonSerializer.SerializeToElement(input);
+        for (var attempt = 0; ; attempt++)
+        {
+            var plan = await noop.PlanAsync(json, 1, 1000, "default");
+            var outcome = await store.SubmitAsync("default", "noop", json, 1, 3, plan, null, callerWaits: true);
+            if (outcome.Result is not null) return outcome;
+            Assert.True(attempt < 50, $"no submit ended its job within it: {outcome.Status}");
+            await Client.WaitForFinalAsync(outcome.Status!.Id);
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task A_lone_short_job_submitted_by_a_caller_that_waits_runs_in_its_submit_and_ends_with_it()
+    {
+        var ended = await SubmitEndedAsync(new { });
+        var id = ended.Status!.Id;
+        Assert.True(ended.Created);
+        Assert.Equal("succeeded", ended.Status.State);
+        Assert.Equal(1, ended.Status.Shards.Succeeded);
+        Assert.Equal(1, ended.Status.Attempts);
+        Assert.Equal("{\"shards\":1}", ended.Result!.Json);
+        // What the other endpoints read agrees: one attempt, committed once under the hold the submit took (fence 1).
+        var status = await Client.GetJsonAsync($"/v1/jobs/{id}");
+        Assert.Equal("succeeded", status.State());
+        Assert.Equal(1, status.GetProperty("attempts").GetInt64());
+        Assert.Equal(1, (await Client.GetJsonAsync($"/v1/jobs/{id}/result")).GetProperty("result").GetProperty("shards").GetInt32());
+        var job = Redis.Redis.GetDatabase().HashGetAll(Keys.Job(id).Job).ToDictionary(e => e.Name.ToString(), e => e.Value.ToString());
+        Assert.Equal("1", job["commits"]);
+        Assert.Equal("1", job["fence"]);
+        Assert.Equal("", job["hold"]);
+
+        // A caller that does not wait is answered at once: the same kind is held for the idle worker, not run in the submit.
+        var store = Factory.Services.GetRequiredService<JobStore>();
+        Assert.True(Factory.Services.GetRequiredService<JobKindRegistry>().TryGet("noop", out var noop));
+        var json = JsonSerializer.SerializeToElement(new { });
+        var plain = await store.SubmitAsync("default", "noop", json, 1, 3, await noop.PlanAsync(json, 1, 1000, "default"), null);
+        Assert.Null(plain.Result);
+        Assert.Contains(plain.Status!.State, new[] { "running", "queued" });
+        Assert.Equal("succeeded", (await Client.WaitForFinalAsync(plain.Status.Id)).State());
+
+        // Over HTTP: the 200 of a waiting submit carries the result; the job it names ended with one commit.
+        using var response = await SubmitAsync(new { kind = "noop", input = new { }, shards = 1 }, "wait=10");
+        Assert.Equal(200, (int)response.StatusCode);
+        var body = await response.ReadJsonAsync();
+        Assert.Equal(1, body.GetProperty("result").GetProperty("shards").GetInt32());
+        Assert.Equal("1", (string?)Redis.Redis.GetDatabase().HashGet(Keys.Job(body.Id()).Job, "commits"));
+    }
+
+    [Fact]
+    public async Task A_shard_that_throws_when_run_ahead_is_left_to_the_worker_which_records_the_failed_attempt()
+    {
+        await SubmitEndedAsync(new { });
+        var store = Factory.Services.GetRequiredService<JobStore>();
+        Assert.True(Factory.Services.GetRequiredService<JobKindRegistry>().TryGet("noop", out var noop));
+        // Fails on its first attempt: the run ahead throws, the job is written held and the worker runs attempt 1 (which
+        // fails and is recorded), then attempt 2 succeeds.
+        var json = JsonSerializer.SerializeToElement(new { failTimes = 1 });
+        var outcome = await store.SubmitAsync("default", "noop", json, 1, 3, await noop.PlanAsync(json, 1, 1000, "default"), null, callerWaits: true);
+        Assert.Null(outcome.Result);
+        Assert.True(outcome.Created);
+        var final = await Client.WaitForFinalAsync(outcome.Status!.Id);
+        Assert.Equal("succeeded", final.State());
+        Assert.Equal(2, final.GetProperty("attempts").GetInt64());
+        var shard = (await Client.GetJsonAsync($"/v1/jobs/{outcome.Status.Id}/shards")).GetProperty("items")[0];
+        Assert.Equal(2, shard.GetProperty("attempts").GetInt32());
     }
 
     [Fact]

@@ -60,7 +60,7 @@ public sealed class JobsController(
         var (newId, waiter) = wait is null ? (null, null) : await store.WatchNewJobAsync();
         using var watching = waiter;
         var outcome = await store.SubmitAsync(HttpContext.Tenant(), request.Kind!, request.Input, request.Shards,
-            request.MaxAttempts ?? SubmitRequestValidator.DefaultMaxAttempts, plan, idempotencyKey, request.ToOptions(), newId);
+            request.MaxAttempts ?? SubmitRequestValidator.DefaultMaxAttempts, plan, idempotencyKey, request.ToOptions(), newId, callerWaits: wait is not null);
         if (outcome.Quota is not null) return Refused(Problems.OverQuota(outcome.Quota));
         if (outcome.Status is null)
         {
@@ -72,8 +72,9 @@ public sealed class JobsController(
         var location = $"/v1/jobs/{outcome.Status.Id}";
         if (wait is not { } seconds) return Accepted(location, outcome.Status);
         Response.Headers["Preference-Applied"] = $"wait={seconds}";
-        var (status, stored) = await store.WaitForSubmittedAsync(outcome, waiter!, TimeSpan.FromSeconds(seconds),
-            JobResultsController.DefaultLimit, HttpContext.RequestAborted);
+        // A job that ended within its submit has its result already.
+        var (status, stored) = outcome.Result is { } ended ? (outcome.Status, ended)
+            : await store.WaitForSubmittedAsync(outcome, waiter!, TimeSpan.FromSeconds(seconds), JobResultsController.DefaultLimit, HttpContext.RequestAborted);
         if (status is null) return Accepted(location, outcome.Status); // deleted meanwhile: what the submit saw
         if (stored is null) return Accepted(location, status);
         Response.Headers.Location = location;

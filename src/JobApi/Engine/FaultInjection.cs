@@ -39,7 +39,8 @@ public sealed class FaultInjection
         if (_faults.CrashInMerge) Crash("in a merge");
     }
 
-    /// <summary>Called at a stage of a submit: "claimed" (idempotency record written, job not yet) or "created" (job written, not yet in rotation).</summary>
+    /// <summary>Called at a stage of a submit: "claimed" (idempotency record written, job not yet), "created" (job written,
+    /// not yet in rotation) or "ran-ahead" (the lone shard ran in the submit, nothing written yet).</summary>
     public void InSubmit(string stage)
     {
         if (_faults.CrashInSubmit == stage) Crash($"in a submit ({stage})");

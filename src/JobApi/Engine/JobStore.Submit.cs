@@ -15,9 +15,11 @@ public sealed partial class JobStore
     /// <summary>Creates the job for the tenant (or finds the one an earlier request of the same tenant with the
     /// same idempotency key created). Refuses with <c>IdempotencyConflict</c> when the key was used with another
     /// body, and with <c>Quota</c> when a per-tenant cap would be exceeded. <paramref name="newId"/>: the id a new job
-    /// gets (from <see cref="WatchNewJobAsync"/>), a fresh one when null.</summary>
+    /// gets (from <see cref="WatchNewJobAsync"/>), a fresh one when null. <paramref name="callerWaits"/>: the caller waits for
+    /// the job's end (<c>Prefer: wait</c>), so a lone job of a kind that is short here may run in the submit itself, where
+    /// this process's worker is idle (<see cref="ILocalShardRunner.RunAheadAsync"/>); the outcome then carries its result.</summary>
     public async Task<SubmitOutcome> SubmitAsync(string tenant, string kind, JsonElement input, int? shards, int maxAttempts, JobPlan plan, string? idempotencyKey,
-        SubmitOptions? extras = null, string? newId = null)
+        SubmitOptions? extras = null, string? newId = null, bool callerWaits = false)
     {
         extras ??= SubmitOptions.None;
         var bodyHash = BodyHash(kind, input, shards, maxAttempts, extras);
@@ -35,17 +37,29 @@ public sealed partial class JobStore
             var local = payloads.Count == 1 && uniform.Length > 0 && localRunner is { } runner && runner.TryClaim() ? runner : null;
             try
             {
-                var whole = await quota.WithSettleAsync(tenant, () => SubmitWholeAsync(tenant, id, extras.Priority, payloads.Count, bytes, plainArgs, local),
+                var mergeContext = string.IsNullOrEmpty(plan.MergeContext) ? null : plan.MergeContext;
+                LeaseGrant Grant(long startedAt) => new(id, LeaseKind.Shards, kind, 1, 1, startedAt, mergeContext, [new LeasedShard(0, 1, uniform)]);
+                // For a caller that waits, a kind that is short here runs first: its commit then goes with the submit,
+                // and the job ends in it (a caller that does not wait gets its 202 without waiting for the shard).
+                var ahead = local is null || !callerWaits ? null : await local.RunAheadAsync(Grant(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+                if (ahead is not null) faults.InSubmit("ran-ahead");
+                var whole = await quota.WithSettleAsync(tenant, () => SubmitWholeAsync(tenant, id, extras.Priority, payloads.Count, bytes, plainArgs, local, ahead),
                     r => r.Refusal is not null);
                 if (whole.Refusal is { } refused) return SubmitOutcome.OverQuota(refused);
                 var answer = whole.Reply!;
                 var held = local is not null && answer.Length > 4 && (string?)answer[4] == "held";
+                if (held && whole.Finished)
+                {
+                    local!.Finished(id);
+                    local = null;
+                    var done = await CreatedAsync(id, tenant, kind, payloads.Count, extras, answer, span, () => [keys.Job(id).Job], held);
+                    return done with { Status = Ended(done.Status!), Result = new StoredResult(ahead!.Merged, null, []) };
+                }
                 if (held)
                 {
                     var run = local!;
                     local = null;
-                    run.Run(new LeaseGrant(id, LeaseKind.Shards, kind, 1, 1, (long)answer[1], string.IsNullOrEmpty(plan.MergeContext) ? null : plan.MergeContext,
-                        [new LeasedShard(0, 1, uniform)]));
+                    run.Run(Grant((long)answer[1]));
                 }
                 // Every key written is on the one server: the job hash names it.
                 return await CreatedAsync(id, tenant, kind, payloads.Count, extras, answer, span, () => [keys.Job(id).Job], held);
@@ -143,9 +157,13 @@ public sealed partial class JobStore
         ];
     }
 
-    /// <summary>submit_whole.lua for a plain job: its reply (submit.lua's), or the cap that refused it.</summary>
-    private async Task<(RedisResult[]? Reply, QuotaRefusal? Refusal)> SubmitWholeAsync(string tenant, string id, int priority, int shards, long bytes, RedisValue[] args,
-        ILocalShardRunner? holder)
+    /// <summary>submit_whole.lua for a plain job: its reply (submit.lua's), or the cap that refused it. With a shard run
+    /// ahead (<paramref name="ahead"/>, which needs <paramref name="holder"/>), its commit under the hold the submit takes
+    /// follows the submit in the same write: Redis runs it right after, so the job ends in this round trip
+    /// (<c>Finished</c>). The commit checks the hold like any other (fence 1 and the holder's token), so it commits nothing
+    /// when the submit refused the job or did not hold it.</summary>
+    private async Task<(RedisResult[]? Reply, QuotaRefusal? Refusal, bool Finished)> SubmitWholeAsync(string tenant, string id, int priority, int shards, long bytes,
+        RedisValue[] args, ILocalShardRunner? holder, ShardRunAhead? ahead = null)
     {
         var partition = keys.PartitionOf(id);
         var t = keys.Tenant(tenant);
@@ -160,9 +178,32 @@ public sealed partial class JobStore
             id, tenant, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), keys.NudgeChannel.ToString(), priority,
             holder?.WorkerId ?? "", holder?.Token ?? "", (long)_options.Worker.LeaseTtl.TotalMilliseconds, reserve.Length, .. reserve, .. args,
         ];
-        var reply = (RedisResult[])(await Db.EvaluateAsync(LuaScripts.SubmitWhole, whole, all))!;
-        return (string?)reply[0] == "quota" ? (null, new QuotaRefusal((string)reply[1]!, (long)reply[2], (long)reply[3])) : (reply, null);
+        Task<RedisResult> submit, commit;
+        if (ahead is null || holder is null)
+        {
+            submit = Db.EvaluateAsync(LuaScripts.SubmitWhole, whole, all);
+            commit = Task.FromResult(RedisResult.Create(RedisValue.Null));
+        }
+        else
+        {
+            var batch = Db.CreateBatch();
+            submit = batch.EvaluateAsync(LuaScripts.SubmitWhole, whole, all);
+            var call = ShardQueue.CommitCall(keys, _options, id, 1, (long)all[2], holder.Token, holder.WorkerId, [(0, ahead.Result)], ahead.Merged);
+            commit = batch.EvaluateAsync(LuaScripts.Commit, call.Keys, call.Args);
+            batch.Execute();
+        }
+        var reply = (RedisResult[])(await submit)!;
+        var finished = ShardQueue.CommitOutcomeOf(await commit).Outcome == CommitOutcome.Finished;
+        return (string?)reply[0] == "quota" ? (null, new QuotaRefusal((string)reply[1]!, (long)reply[2], (long)reply[3]), false) : (reply, null, finished);
     }
+
+    /// <summary>The status a job that ended in its submit has (what a read would show, but its end time: the commit's
+    /// moment on Redis's clock, not known here, is a fraction of a millisecond after its start).</summary>
+    private static JobStatus Ended(JobStatus held) => held with
+    {
+        State = JobStates.Succeeded, Shards = new ShardCounts(held.Shards.Total, 0, 0, held.Shards.Total, 0), Progress = 1,
+        FinishedAt = DateTime.UnixEpoch.AddMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()),
+    };
 
     /// <summary>The new job's status from submit.lua's reply, once what it wrote is on the replicas when that is asked for.</summary>
     private async Task<SubmitOutcome> CreatedAsync(string id, string tenant, string kind, int total, SubmitOptions extras, RedisResult[] reply,

@@ -91,7 +91,9 @@ public sealed partial class JobStore
     }
 }
 
-public sealed record SubmitOutcome(JobStatus? Status, bool Created, QuotaRefusal? Quota = null)
+/// <summary>What a submit did: the job's status (null when refused), whether it created the job, the cap that refused
+/// it, and the result of a job that ended within its submit (a shard run ahead: <see cref="ILocalShardRunner.RunAheadAsync"/>).</summary>
+public sealed record SubmitOutcome(JobStatus? Status, bool Created, QuotaRefusal? Quota = null, StoredResult? Result = null)
 {
     public static readonly SubmitOutcome IdempotencyConflict = new(null, false);
     public static SubmitOutcome OverQuota(QuotaRefusal refusal) => new(null, false, refusal);

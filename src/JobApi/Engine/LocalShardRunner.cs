@@ -3,7 +3,9 @@ namespace JobApi.Engine;
 /// <summary>
 /// The worker of this process, on a node with both roles: a one-shard job submitted here while it is idle starts under
 /// its lease in the submit's own script call (submit_whole.lua) and is handed to it in memory, without the nudge and
-/// the lease round trip another worker would need: the latency of a lone job on such a node.
+/// the lease round trip another worker would need: the latency of a lone job on such a node. When the job's kind is
+/// known to be short here, its shard runs first, in the submit, and the submit writes the job and commits its result in
+/// one round trip (<see cref="RunAheadAsync"/>).
 /// </summary>
 public interface ILocalShardRunner
 {
@@ -20,4 +22,20 @@ public interface ILocalShardRunner
 
     /// <summary>Ends a claim the submit did not use.</summary>
     void Unclaim();
+
+    /// <summary>Runs the shard of <paramref name="grant"/> (fence 1, the job's only shard, held by this worker from the
+    /// submit) before its job is written, and merges its result, when the job's kind is short here (its recent shards
+    /// took under 0.2 ms, the rule for running a lone shard on the thread that leased it). Null when it is not short or
+    /// not known here, or has no local merge, or the shard threw: the job then takes the held path and the worker runs
+    /// the shard as any held one (a failed attempt is recorded there). Nothing is written: a run whose submit refuses
+    /// the job, or whose node dies before the submit, left no trace but its raw execution.</summary>
+    ValueTask<ShardRunAhead?> RunAheadAsync(LeaseGrant grant);
+
+    /// <summary>The job whose shard ran ahead ended with its submit (the commit went with it): it is counted, logged and
+    /// dropped from the rotation as a job this worker finished, and the claim ends.</summary>
+    void Finished(string jobId);
 }
+
+/// <summary>A shard run ahead of its job's submit (<see cref="ILocalShardRunner.RunAheadAsync"/>): its result and the
+/// job's result merged from it.</summary>
+public sealed record ShardRunAhead(string Result, string Merged);

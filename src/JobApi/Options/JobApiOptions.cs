@@ -202,7 +202,8 @@ public sealed class FaultOptions
     /// <summary>A merge run under the merge lease kills the process before storing the result.</summary>
     public bool CrashInMerge { get; set; }
 
-    /// <summary><c>claimed</c> or <c>created</c>: the API process kills itself at that stage of a submit with an Idempotency-Key.</summary>
+    /// <summary><c>claimed</c> or <c>created</c>: the API process kills itself at that stage of a submit with an Idempotency-Key;
+    /// <c>ran-ahead</c>: once the shard of a lone job submitted with <c>Prefer: wait</c> ran, before the job is written.</summary>
     public string CrashInSubmit { get; set; } = "";
 
     public bool IsSet => CrashAfterCommits > 0 || CrashInMerge || CrashInSubmit.Length > 0;

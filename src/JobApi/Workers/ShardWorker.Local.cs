@@ -1,4 +1,5 @@
 using JobApi.Engine;
+using JobApi.JobKinds;
 
 namespace JobApi.Workers;
 
@@ -42,6 +43,45 @@ public sealed partial class ShardWorker : ILocalShardRunner
     }
 
     public void Unclaim() => Volatile.Write(ref _claimed, 0);
+
+    public async ValueTask<ShardRunAhead?> RunAheadAsync(LeaseGrant grant)
+    {
+        if (grant is not { MergeContext: not null, Shards: [var shard] } || !_kindMs.TryGetValue(grant.JobKind, out var ms) || ms >= InlineBelowMs
+            || !kinds.TryGet(grant.JobKind, out var kind) || kind is IStreamingMerge)
+            return null;
+        var batch = new LeasedBatch(grant);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        string result;
+        try
+        {
+            result = await kind.ProcessShardAsync(new ShardWork(grant.JobId, shard.Index, shard.Attempt, shard.Payload), batch.Cancellation.Token);
+        }
+        catch (Exception e)
+        {
+            Log.RunAheadFailed(logger, grant.JobId, e.Message);
+            return null;
+        }
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        metrics.ShardDuration(elapsed);
+        NoteShardTime(grant.JobKind, elapsed);
+        batch.Add(shard.Index, result);
+        return MergeLocally(batch, kind) is { } merged ? new ShardRunAhead(result, merged) : null;
+    }
+
+    public void Finished(string jobId)
+    {
+        try
+        {
+            metrics.ShardsSucceeded(1);
+            metrics.JobSucceeded();
+            Log.JobFinished(logger, jobId, JobStates.Succeeded);
+            queue.DropFromRotation(jobId);
+        }
+        finally
+        {
+            Unclaim();
+        }
+    }
 
     /// <summary>Waits for a claim on the wire to end (its held shard, if any, is then in the batches the drain releases).</summary>
     private async Task EndClaimsAsync()

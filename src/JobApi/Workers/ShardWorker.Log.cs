@@ -30,5 +30,8 @@ public sealed partial class ShardWorker
 
         [LoggerMessage(9, LogLevel.Information, "Job {JobId} {State}")]
         public static partial void JobFinished(ILogger logger, string jobId, string state);
+
+        [LoggerMessage(10, LogLevel.Debug, "Shard 0 of job {JobId}, run ahead of its submit, threw ({Error}): the job is held and run again by the worker")]
+        public static partial void RunAheadFailed(ILogger logger, string jobId, string error);
     }
 }

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Diagnostics;
 using Xunit.Abstractions;
 
@@ -57,6 +58,50 @@ public sealed class CrashPointTests(ITestOutputHelper output)
         Assert.Equal(0, tally.DuplicateCommits);
         Assert.All(counters, c => Assert.Equal(c.Total, c.Commits));
         Assert.All(counters, c => Assert.Equal(c.Total, c.Succeeded));
+    });
+
+    [Fact]
+    public Task Crash_after_a_lone_shard_ran_ahead_of_its_submit_leaves_no_job_behind_and_the_retry_runs_it() => ProcessCluster.RunAsync(output, "crash-ran-ahead", async cluster =>
+    {
+        var tally = new FaultTally("crash after a lone shard ran ahead of its submit");
+        // One node with both roles, as run.sh starts it: a waiting submit of a kind that is short there runs its shard
+        // first, then writes the job with its commit. This node dies between the two; the other one (the cluster's reads
+        // go to it) starts once it has.
+        var clean = cluster.AddNode("node", "Api,Worker");
+        var armed = cluster.AddNode("node-armed", "Api,Worker", ProcessCluster.Armed(("CrashInSubmit", "ran-ahead")), mayCrash: true);
+        await armed.StartAsync();
+        using var armedHttp = ProcessCluster.ClientFor(armed);
+        var body = new { kind = "noop", input = new { }, shards = 1 };
+        var ids = new List<string>();
+        // The first submits are held and run by the worker as usual (the kind is not timed there yet); the first one
+        // that runs its shard ahead kills the node, and its client gets no answer.
+        while (await ProcessCluster.PostJobAsync(armedHttp, body, null, prefer: "wait=10") is { } answered)
+        {
+            Assert.Equal(HttpStatusCode.OK, answered.Status);
+            ids.Add(answered.Body.GetProperty("id").GetString()!);
+            Assert.True(ids.Count < 50, "no submit ran its shard ahead");
+        }
+        var clock = Stopwatch.StartNew();
+        Assert.True(await armed.WaitForExitAsync(TimeSpan.FromSeconds(10)) is not null, "the node did not crash");
+        armed.Reap();
+        tally.Inject();
+        // Nothing of the unanswered submit's job was written: every job in Redis is one a client was answered for.
+        Assert.Equal(ids.Count, await cluster.JobIndexCountAsync());
+        Assert.Equal(ids.Count, await cluster.JobHashCountAsync());
+
+        // The client submits again, to a node that is up, and gets its result.
+        await clean.StartAsync();
+        using var cleanHttp = ProcessCluster.ClientFor(clean);
+        var retry = await ProcessCluster.PostJobAsync(cleanHttp, body, null, prefer: "wait=10");
+        tally.Recovered(clock.Elapsed);
+        Assert.True(retry is { Status: HttpStatusCode.OK }, $"the retry got {retry?.Status}: {retry?.Body}");
+        ids.Add(retry!.Value.Body.GetProperty("id").GetString()!);
+
+        var counters = await cluster.SettleAsync(tally, ids, (_, result) => result.GetProperty("shards").GetInt32() == 1, JobTimeout);
+        output.WriteLine(tally.Write());
+        Assert.Equal(0, tally.JobsLost);
+        Assert.Equal(0, tally.DuplicateCommits);
+        Assert.All(counters, c => Assert.Equal(1, c.Commits));
     });
 
     [Fact]

@@ -96,15 +96,24 @@ public sealed partial class ProcessCluster
     /// <summary>How many jobs exist for the service (its job index).</summary>
     public Task<long> JobIndexCountAsync() => Db.SortedSetLengthAsync(new RedisKeys(KeyPrefix).JobIndex(0));
 
+    /// <summary>How many job hashes exist under this cluster's prefix (SCAN, never KEYS).</summary>
+    public async Task<int> JobHashCountAsync()
+    {
+        var count = 0;
+        await foreach (var _ in Db.Multiplexer.GetServers()[0].KeysAsync(pattern: $"{KeyPrefix}:{{*}}:job")) count++;
+        return count;
+    }
+
     /// <summary>POST /v1/jobs to one node, optionally with an Idempotency-Key: the status code and body, or
     /// null when the connection failed (the node died under the request).</summary>
-    public static async Task<(HttpStatusCode Status, JsonElement Body)?> PostJobAsync(HttpClient http, object body, string? idempotencyKey)
+    public static async Task<(HttpStatusCode Status, JsonElement Body)?> PostJobAsync(HttpClient http, object body, string? idempotencyKey, string? prefer = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/jobs")
         {
             Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"),
         };
         if (idempotencyKey is not null) request.Headers.Add("Idempotency-Key", idempotencyKey);
+        if (prefer is not null) request.Headers.Add("Prefer", prefer);
         try
         {
             using var response = await http.SendAsync(request);
