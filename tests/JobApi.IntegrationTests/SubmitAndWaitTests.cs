@@ -215,6 +215,9 @@ public sealed class SubmitAndWaitTests(RedisServerFixture redis, ServiceFixture 
         Assert.Equal("1", job["commits"]);
         Assert.Equal("1", job["fence"]);
         Assert.Equal("", job["hold"]);
+        // Ended in its submit's script, it never joined the index of unfinished jobs or the rotation.
+        Assert.Null(Redis.Redis.GetDatabase().SortedSetScore(Keys.Pending(0), id));
+        Assert.Null(Redis.Redis.GetDatabase().SortedSetScore(Keys.ActiveBand(0, 0), id));
 
         // A caller that does not wait is answered at once: the same kind is held for the idle worker, not run in the submit.
         var store = Factory.Services.GetRequiredService<JobStore>();

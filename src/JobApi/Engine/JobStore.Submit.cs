@@ -39,22 +39,22 @@ public sealed partial class JobStore
             {
                 var mergeContext = string.IsNullOrEmpty(plan.MergeContext) ? null : plan.MergeContext;
                 LeaseGrant Grant(long startedAt) => new(id, LeaseKind.Shards, kind, 1, 1, startedAt, mergeContext, [new LeasedShard(0, 1, uniform)]);
-                // For a caller that waits, a kind that is short here runs first: its commit then goes with the submit,
-                // and the job ends in it (a caller that does not wait gets its 202 without waiting for the shard).
+                // For a caller that waits, a kind that is short here runs first: the submit then ends the job with its
+                // result (a caller that does not wait gets its 202 without waiting for the shard).
                 var ahead = local is null || !callerWaits ? null : await local.RunAheadAsync(Grant(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
                 if (ahead is not null) faults.InSubmit("ran-ahead");
                 var whole = await quota.WithSettleAsync(tenant, () => SubmitWholeAsync(tenant, id, extras.Priority, payloads.Count, bytes, plainArgs, local, ahead),
                     r => r.Refusal is not null);
                 if (whole.Refusal is { } refused) return SubmitOutcome.OverQuota(refused);
                 var answer = whole.Reply!;
-                var held = local is not null && answer.Length > 4 && (string?)answer[4] == "held";
-                if (held && whole.Finished)
+                if (whole.Finished)
                 {
                     local!.Finished(id);
                     local = null;
-                    var done = await CreatedAsync(id, tenant, kind, payloads.Count, extras, answer, span, () => [keys.Job(id).Job], held);
+                    var done = await CreatedAsync(id, tenant, kind, payloads.Count, extras, answer, span, () => [keys.Job(id).Job], held: true);
                     return done with { Status = Ended(done.Status!), Result = new StoredResult(ahead!.Merged, null, []) };
                 }
+                var held = local is not null && answer.Length > 4 && (string?)answer[4] == "held";
                 if (held)
                 {
                     var run = local!;
@@ -158,10 +158,8 @@ public sealed partial class JobStore
     }
 
     /// <summary>submit_whole.lua for a plain job: its reply (submit.lua's), or the cap that refused it. With a shard run
-    /// ahead (<paramref name="ahead"/>, which needs <paramref name="holder"/>), its commit under the hold the submit takes
-    /// follows the submit in the same write: Redis runs it right after, so the job ends in this round trip
-    /// (<c>Finished</c>). The commit checks the hold like any other (fence 1 and the holder's token), so it commits nothing
-    /// when the submit refused the job or did not hold it.</summary>
+    /// ahead (<paramref name="ahead"/>, which needs <paramref name="holder"/>), the script ends the job under the hold it
+    /// takes, as that hold's commit would (<c>Finished</c>): the job is written, committed and finished in one call.</summary>
     private async Task<(RedisResult[]? Reply, QuotaRefusal? Refusal, bool Finished)> SubmitWholeAsync(string tenant, string id, int priority, int shards, long bytes,
         RedisValue[] args, ILocalShardRunner? holder, ShardRunAhead? ahead = null)
     {
@@ -176,25 +174,13 @@ public sealed partial class JobStore
         RedisValue[] all =
         [
             id, tenant, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), keys.NudgeChannel.ToString(), priority,
-            holder?.WorkerId ?? "", holder?.Token ?? "", (long)_options.Worker.LeaseTtl.TotalMilliseconds, reserve.Length, .. reserve, .. args,
+            holder?.WorkerId ?? "", holder?.Token ?? "", (long)_options.Worker.LeaseTtl.TotalMilliseconds,
+            holder is null ? "" : ahead?.Merged ?? "", keys.EventsChannel.ToString(), (long)_options.Retention.TotalMilliseconds,
+            reserve.Length, .. reserve, .. args,
         ];
-        Task<RedisResult> submit, commit;
-        if (ahead is null || holder is null)
-        {
-            submit = Db.EvaluateAsync(LuaScripts.SubmitWhole, whole, all);
-            commit = Task.FromResult(RedisResult.Create(RedisValue.Null));
-        }
-        else
-        {
-            var batch = Db.CreateBatch();
-            submit = batch.EvaluateAsync(LuaScripts.SubmitWhole, whole, all);
-            var call = ShardQueue.CommitCall(keys, _options, id, 1, (long)all[2], holder.Token, holder.WorkerId, [(0, ahead.Result)], ahead.Merged);
-            commit = batch.EvaluateAsync(LuaScripts.Commit, call.Keys, call.Args);
-            batch.Execute();
-        }
-        var reply = (RedisResult[])(await submit)!;
-        var finished = ShardQueue.CommitOutcomeOf(await commit).Outcome == CommitOutcome.Finished;
-        return (string?)reply[0] == "quota" ? (null, new QuotaRefusal((string)reply[1]!, (long)reply[2], (long)reply[3]), false) : (reply, null, finished);
+        var reply = (RedisResult[])(await Db.EvaluateAsync(LuaScripts.SubmitWhole, whole, all))!;
+        if ((string?)reply[0] == "quota") return (null, new QuotaRefusal((string)reply[1]!, (long)reply[2], (long)reply[3]), false);
+        return (reply, null, reply.Length > 4 && (string?)reply[4] == "ended");
     }
 
     /// <summary>The status a job that ended in its submit has (what a read would show, but its end time: the commit's

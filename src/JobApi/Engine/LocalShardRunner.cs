@@ -4,8 +4,8 @@ namespace JobApi.Engine;
 /// The worker of this process, on a node with both roles: a one-shard job submitted here while it is idle starts under
 /// its lease in the submit's own script call (submit_whole.lua) and is handed to it in memory, without the nudge and
 /// the lease round trip another worker would need: the latency of a lone job on such a node. When the job's kind is
-/// known to be short here, its shard runs first, in the submit, and the submit writes the job and commits its result in
-/// one round trip (<see cref="RunAheadAsync"/>).
+/// known to be short here, its shard runs first, in the submit, and the submit's script writes the job and ends it with
+/// that result (<see cref="RunAheadAsync"/>).
 /// </summary>
 public interface ILocalShardRunner
 {
@@ -31,11 +31,11 @@ public interface ILocalShardRunner
     /// the job, or whose node dies before the submit, left no trace but its raw execution.</summary>
     ValueTask<ShardRunAhead?> RunAheadAsync(LeaseGrant grant);
 
-    /// <summary>The job whose shard ran ahead ended with its submit (the commit went with it): it is counted, logged and
-    /// dropped from the rotation as a job this worker finished, and the claim ends.</summary>
+    /// <summary>The job whose shard ran ahead ended in its submit's script: it is counted and logged as a job this worker
+    /// finished, and the claim ends.</summary>
     void Finished(string jobId);
 }
 
-/// <summary>A shard run ahead of its job's submit (<see cref="ILocalShardRunner.RunAheadAsync"/>): its result and the
-/// job's result merged from it.</summary>
-public sealed record ShardRunAhead(string Result, string Merged);
+/// <summary>A shard run ahead of its job's submit (<see cref="ILocalShardRunner.RunAheadAsync"/>): the job's result,
+/// merged from the shard's.</summary>
+public sealed record ShardRunAhead(string Merged);

@@ -105,33 +105,18 @@ public sealed partial class ShardQueue(IConnectionMultiplexer redis, RedisKeys k
     public async Task<(CommitOutcome Outcome, int Refused)> CommitAsync(
         string jobId, long fence, long startedAt, string token, string workerId, IReadOnlyList<(int Index, string Result)> results, string? merged)
     {
-        var call = CommitCall(keys, _options, jobId, fence, startedAt, token, workerId, results, merged);
-        var r = await (Grouped ? Commits.RunAsync(call) : Db.EvaluateAsync(LuaScripts.Commit, call.Keys, call.Args));
-        faults.AfterCommit();
-        return CommitOutcomeOf(r);
-    }
-
-    /// <summary>commit.lua's call for results of shards held under lease <paramref name="fence"/>.</summary>
-    internal static JobCall CommitCall(RedisKeys keys, JobApiOptions options, string jobId, long fence, long startedAt, string token, string workerId,
-        IReadOnlyList<(int Index, string Result)> results, string? merged)
-    {
         var job = keys.Job(jobId);
         var args = new RedisValue[9 + results.Count * 2];
-        args[0] = fence; args[1] = token; args[2] = workerId; args[3] = startedAt; args[4] = (long)options.Worker.LeaseTtl.TotalMilliseconds;
-        args[5] = (long)options.Retention.TotalMilliseconds; args[6] = keys.EventsChannel.ToString(); args[7] = jobId; args[8] = merged ?? "";
+        args[0] = fence; args[1] = token; args[2] = workerId; args[3] = startedAt; args[4] = TtlMs;
+        args[5] = RetentionMs; args[6] = Channel; args[7] = jobId; args[8] = merged ?? "";
         for (var i = 0; i < results.Count; i++)
         {
             args[9 + i * 2] = results[i].Index;
             args[10 + i * 2] = results[i].Result;
         }
-        return JobCall.For(job, args, job.Lease(fence));
-    }
-
-    /// <summary>What commit.lua's reply says, and how many of the shards it refused.</summary>
-    internal static (CommitOutcome Outcome, int Refused) CommitOutcomeOf(RedisResult reply)
-    {
-        if (reply.IsNull) return (CommitOutcome.Stale, 0);
-        var r = (RedisResult[])reply!;
+        var call = JobCall.For(job, args, job.Lease(fence));
+        var r = (RedisResult[])(await (Grouped ? Commits.RunAsync(call) : Db.EvaluateAsync(LuaScripts.Commit, call.Keys, call.Args)))!;
+        faults.AfterCommit();
         var refused = r.Length > 1 && !r[1].IsNull && int.TryParse((string?)r[1], out var n) ? n : 0;
         return ((string)r[0]! switch
         {

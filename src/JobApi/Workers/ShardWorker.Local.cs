@@ -65,7 +65,7 @@ public sealed partial class ShardWorker : ILocalShardRunner
         metrics.ShardDuration(elapsed);
         NoteShardTime(grant.JobKind, elapsed);
         batch.Add(shard.Index, result);
-        return MergeLocally(batch, kind) is { } merged ? new ShardRunAhead(result, merged) : null;
+        return MergeLocally(batch, kind) is { } merged ? new ShardRunAhead(merged) : null;
     }
 
     public void Finished(string jobId)
@@ -75,7 +75,6 @@ public sealed partial class ShardWorker : ILocalShardRunner
             metrics.ShardsSucceeded(1);
             metrics.JobSucceeded();
             Log.JobFinished(logger, jobId, JobStates.Succeeded);
-            queue.DropFromRotation(jobId);
         }
         finally
         {

@@ -7,30 +7,43 @@
 --       index, 18 the tenant's jobs, 19 the set of tenants, 20..22 the rotation keys enter.lua takes.
 -- ARGV: 1 job id, 2 tenant, 3 pending score (ms), 4 nudge channel, 5 priority, 6 the idle worker of the submitting
 --       process that takes the job's shard at once ('' when none), 7 its lease token, 8 the lease TTL (ms),
---       9 q = number of quota arguments (0 when quotas are off), 10..9+q quota.lua's reserve arguments, then
---       submit.lua's arguments.
+--       9 the job's result when that worker ran its shard already, in the submit ('' when not), 10 the events channel,
+--       11 the retention (ms), 12 q = number of quota arguments (0 when quotas are off), 13..12+q quota.lua's reserve
+--       arguments, then submit.lua's arguments.
 -- Returns {'quota', limit, used, max} when a cap refuses the job, otherwise submit.lua's reply, with a fifth element
--- 'held' when the worker of ARGV[6] holds the job's shard.
-local id, q = ARGV[1], tonumber(ARGV[9])
+-- 'held' when the worker of ARGV[6] holds the job's shard, or 'ended' when the job ended here with the result ARGV[9].
+local id, q = ARGV[1], tonumber(ARGV[12])
 if q > 0 then
-  local r = reserve({ KEYS[14], KEYS[15] }, { unpack(ARGV, 10, 9 + q) })
+  local r = reserve({ KEYS[14], KEYS[15] }, { unpack(ARGV, 13, 12 + q) })
   if r[1] ~= 1 then return { 'quota', r[2], r[3], r[4] } end
 end
 redis.call('ZADD', KEYS[16], 0, id)
-redis.call('ZADD', KEYS[17], 'NX', ARGV[3], id)
 redis.call('ZADD', KEYS[18], 0, id)
 redis.call('SADD', KEYS[19], ARGV[2])
 -- submit.lua's arguments, copied one by one: unpack() is limited by the Lua stack, and a job may have many payloads.
 local args = {}
-for i = 10 + q, #ARGV do args[#args + 1] = ARGV[i] end
+for i = 13 + q, #ARGV do args[#args + 1] = ARGV[i] end
 local reply = create(KEYS, args)
+-- A one-shard job whose ready shard is in its hash (submit.lua: total 1, one payload), submitted where a worker is
+-- idle: that worker holds it from the start, the hold its first lease would take (take_hold, as in lease.lua), and
+-- no other worker is woken for it.
+local lone = reply[1] == 1 and reply[3] == 'queued' and ARGV[6] ~= '' and args[2] == '1' and args[6] ~= ''
+if lone and ARGV[9] ~= '' then
+  -- Its worker ran the shard in the submit and merged it: the job ends under that hold, as the hold's commit would
+  -- end it (commit.lua), in the same call. It never waits, so it joins neither the pending index nor the rotation.
+  take_hold(ARGV[6], ARGV[7], ARGV[8], '1')
+  local _, now_s = now_ms_and_string()
+  finish_job('succeeded', nil, now_s, ARGV[11], ARGV[10], id,
+    { fields = { 'commits', 1 }, result = ARGV[9], whole = true, clean = true, bare = true })
+  return { 1, reply[2], 'succeeded', reply[4], 'ended' }
+end
+-- Every other job is in the pending index, which the sweep reads (a job is never without its index entries).
+redis.call('ZADD', KEYS[17], 'NX', ARGV[3], id)
 if reply[1] == 1 and reply[3] == 'queued' then
   enter({ KEYS[20], KEYS[21], KEYS[22] }, { id, ARGV[5] })
-  -- A one-shard job whose ready shard is in its hash (submit.lua: total 1, one payload), submitted where a worker is
-  -- idle: that worker holds it from the start, the hold its first lease would take (take_hold, as in lease.lua), and
-  -- no other worker is woken for it. It stays in the rotation like any leased job: if its worker dies, the hold runs
-  -- out and the next worker to visit it reaps it.
-  if ARGV[6] ~= '' and args[2] == '1' and args[6] ~= '' then
+  -- It stays in the rotation like any leased job: if its worker dies, the hold runs out and the next worker to visit
+  -- it reaps it.
+  if lone then
     take_hold(ARGV[6], ARGV[7], ARGV[8], '1')
     return { 1, reply[2], 'running', reply[4], 'held' }
   end
