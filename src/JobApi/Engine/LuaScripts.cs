@@ -110,12 +110,21 @@ public static class LuaScripts
         .ToDictionary(s => s, s => System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes(s)),
             (IEqualityComparer<string>)ReferenceEqualityComparer.Instance);
 
-    /// <summary>EVALSHA of one of the scripts above by its SHA1; a server that does not have it (restarted or flushed,
-    /// or a cluster node not sent it yet) answers NOSCRIPT, and the script then goes as text, which loads it. Any
-    /// other script goes as text.</summary>
+    /// <summary>EVALSHA of one of the scripts above by its SHA1, on a single standalone server; a server that does not
+    /// have it (restarted or flushed) answers NOSCRIPT, and the script then goes as text, which loads it. Any other
+    /// script, and every script on a cluster or a primary with replicas, goes as text: StackExchange.Redis keeps track
+    /// of which node has loaded what (sent by hash across a failover on a cluster under load, calls queued for a node
+    /// that had gone stalled the workers).</summary>
     private static Task<RedisResult> BySha(IDatabaseAsync db, string script, RedisKey[] keys, RedisValue[] args) =>
-        Hashes.TryGetValue(script, out var sha) ? LoadWhenMissing(db.ScriptEvaluateAsync(sha, keys, args), db, script, keys, args)
+        Hashes.TryGetValue(script, out var sha) && OneStandaloneServer(db.Multiplexer)
+            ? LoadWhenMissing(db.ScriptEvaluateAsync(sha, keys, args), db, script, keys, args)
             : db.ScriptEvaluateAsync(script, keys, args);
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IConnectionMultiplexer, object> Standalone = new();
+
+    /// <summary>Whether the connection has one endpoint, a standalone server (decided once per connection).</summary>
+    private static bool OneStandaloneServer(IConnectionMultiplexer redis) =>
+        (bool)Standalone.GetValue(redis, static r => r.GetServers() is [{ ServerType: ServerType.Standalone, IsReplica: false }]);
 
     private static async Task<RedisResult> LoadWhenMissing(Task<RedisResult> bySha, IDatabaseAsync db, string script, RedisKey[] keys, RedisValue[] args)
     {
