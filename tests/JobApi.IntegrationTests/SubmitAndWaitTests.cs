@@ -219,7 +219,8 @@ public sealed class SubmitAndWaitTests(RedisServerFixture redis, ServiceFixture 
         Assert.Null(Redis.Redis.GetDatabase().SortedSetScore(Keys.Pending(0), id));
         Assert.Null(Redis.Redis.GetDatabase().SortedSetScore(Keys.ActiveBand(0, 0), id));
 
-        // A caller that does not wait is answered at once: the same kind is held for the idle worker, not run in the submit.
+        // A caller that does not wait keeps the held path: its submit does not end the job (it is running, or queued when
+        // the worker is busy).
         var store = Factory.Services.GetRequiredService<JobStore>();
         Assert.True(Factory.Services.GetRequiredService<JobKindRegistry>().TryGet("noop", out var noop));
         var json = JsonSerializer.SerializeToElement(new { });

@@ -40,7 +40,7 @@ public sealed partial class JobStore
                 var mergeContext = string.IsNullOrEmpty(plan.MergeContext) ? null : plan.MergeContext;
                 LeaseGrant Grant(long startedAt) => new(id, LeaseKind.Shards, kind, 1, 1, startedAt, mergeContext, [new LeasedShard(0, 1, uniform)]);
                 // For a caller that waits, a kind that is short here runs first: the submit then ends the job with its
-                // result (a caller that does not wait gets its 202 without waiting for the shard).
+                // result (a caller that does not wait keeps the held path: its 202 says running).
                 var ahead = local is null || !callerWaits ? null : await local.RunAheadAsync(Grant(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
                 if (ahead is not null) faults.InSubmit("ran-ahead");
                 var whole = await quota.WithSettleAsync(tenant, () => SubmitWholeAsync(tenant, id, extras.Priority, payloads.Count, bytes, plainArgs, local, ahead),
