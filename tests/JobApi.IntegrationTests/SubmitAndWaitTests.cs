@@ -182,18 +182,23 @@ public sealed class SubmitAndWaitTests(RedisServerFixture redis, ServiceFixture 
     /// kind is run ahead only once the worker has timed it as short).</summary>
     private async Task<SubmitOutcome> SubmitEndedAsync(object input)
     {
-        var store = Factory.Services.GetRequiredService<JobStore>();
-        Assert.True(Factory.Services.GetRequiredService<JobKindRegistry>().TryGet("noop", out var noop));
-        var json = JsonSerializer.SerializeToElement(input);
         for (var attempt = 0; ; attempt++)
         {
-            var plan = await noop.PlanAsync(json, 1, 1000, "default");
-            var outcome = await store.SubmitAsync("default", "noop", json, 1, 3, plan, null, callerWaits: true);
+            var outcome = await SubmitNoopThroughEngineAsync(input, callerWaits: true);
             if (outcome.Result is not null) return outcome;
             Assert.True(attempt < 50, $"no submit ended its job within it: {outcome.Status}");
             await Client.WaitForFinalAsync(outcome.Status!.Id);
             await Task.Delay(50);
         }
+    }
+
+    /// <summary>A lone noop job submitted through the engine (JobStore.SubmitAsync), as the API does it.</summary>
+    private async Task<SubmitOutcome> SubmitNoopThroughEngineAsync(object input, bool callerWaits)
+    {
+        Assert.True(Factory.Services.GetRequiredService<JobKindRegistry>().TryGet("noop", out var noop));
+        var json = JsonSerializer.SerializeToElement(input);
+        var plan = await noop.PlanAsync(json, 1, 1000, "default");
+        return await Factory.Services.GetRequiredService<JobStore>().SubmitAsync("default", "noop", json, 1, 3, plan, null, callerWaits: callerWaits);
     }
 
     [Fact]
@@ -221,10 +226,7 @@ public sealed class SubmitAndWaitTests(RedisServerFixture redis, ServiceFixture 
 
         // A caller that does not wait keeps the held path: its submit does not end the job (it is running, or queued when
         // the worker is busy).
-        var store = Factory.Services.GetRequiredService<JobStore>();
-        Assert.True(Factory.Services.GetRequiredService<JobKindRegistry>().TryGet("noop", out var noop));
-        var json = JsonSerializer.SerializeToElement(new { });
-        var plain = await store.SubmitAsync("default", "noop", json, 1, 3, await noop.PlanAsync(json, 1, 1000, "default"), null);
+        var plain = await SubmitNoopThroughEngineAsync(new { }, callerWaits: false);
         Assert.Null(plain.Result);
         Assert.Contains(plain.Status!.State, new[] { "running", "queued" });
         Assert.Equal("succeeded", (await Client.WaitForFinalAsync(plain.Status.Id)).State());
@@ -241,12 +243,9 @@ public sealed class SubmitAndWaitTests(RedisServerFixture redis, ServiceFixture 
     public async Task A_shard_that_throws_when_run_ahead_is_left_to_the_worker_which_records_the_failed_attempt()
     {
         await SubmitEndedAsync(new { });
-        var store = Factory.Services.GetRequiredService<JobStore>();
-        Assert.True(Factory.Services.GetRequiredService<JobKindRegistry>().TryGet("noop", out var noop));
         // Fails on its first attempt: the run ahead throws, the job is written held and the worker runs attempt 1 (which
         // fails and is recorded), then attempt 2 succeeds.
-        var json = JsonSerializer.SerializeToElement(new { failTimes = 1 });
-        var outcome = await store.SubmitAsync("default", "noop", json, 1, 3, await noop.PlanAsync(json, 1, 1000, "default"), null, callerWaits: true);
+        var outcome = await SubmitNoopThroughEngineAsync(new { failTimes = 1 }, callerWaits: true);
         Assert.Null(outcome.Result);
         Assert.True(outcome.Created);
         var final = await Client.WaitForFinalAsync(outcome.Status!.Id);

@@ -116,15 +116,9 @@ public static class LuaScripts
     /// of which node has loaded what (sent by hash across a failover on a cluster under load, calls queued for a node
     /// that had gone stalled the workers).</summary>
     private static Task<RedisResult> BySha(IDatabaseAsync db, string script, RedisKey[] keys, RedisValue[] args) =>
-        Hashes.TryGetValue(script, out var sha) && OneStandaloneServer(db.Multiplexer)
+        Hashes.TryGetValue(script, out var sha) && RedisTopology.Of(db.Multiplexer).SingleStandalone
             ? LoadWhenMissing(db.ScriptEvaluateAsync(sha, keys, args), db, script, keys, args)
             : db.ScriptEvaluateAsync(script, keys, args);
-
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IConnectionMultiplexer, object> Standalone = new();
-
-    /// <summary>Whether the connection has one endpoint, a standalone server (decided once per connection).</summary>
-    private static bool OneStandaloneServer(IConnectionMultiplexer redis) =>
-        (bool)Standalone.GetValue(redis, static r => r.GetServers() is [{ ServerType: ServerType.Standalone, IsReplica: false }]);
 
     private static async Task<RedisResult> LoadWhenMissing(Task<RedisResult> bySha, IDatabaseAsync db, string script, RedisKey[] keys, RedisValue[] args)
     {

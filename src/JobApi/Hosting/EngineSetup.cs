@@ -65,7 +65,7 @@ public static class EngineSetup
         builder.Services.AddSingleton(new RedisKeys(options.KeyPrefix, options.Queue.Partitions));
         builder.Services.AddSingleton<FaultInjection>();
         builder.Services.AddSingleton<JobEvents>();
-        builder.Services.AddSingleton<RedisTopology>();
+        builder.Services.AddSingleton(sp => RedisTopology.Of(sp.GetRequiredService<IConnectionMultiplexer>()));
         builder.Services.AddSingleton<TenantQuota>();
         builder.Services.AddSingleton<RedisMemoryGuard>();
         builder.Services.AddSingleton<ProgressPublisher>();

@@ -46,7 +46,7 @@ public sealed partial class ShardWorker : ILocalShardRunner
 
     public async ValueTask<ShardRunAhead?> RunAheadAsync(LeaseGrant grant)
     {
-        if (grant is not { MergeContext: not null, Shards: [var shard] } || !_kindMs.TryGetValue(grant.JobKind, out var ms) || ms >= InlineBelowMs
+        if (grant is not { MergeContext: not null, Shards: [var shard] } || !IsShortHere(grant.JobKind)
             || !kinds.TryGet(grant.JobKind, out var kind) || kind is IStreamingMerge)
             return null;
         var batch = new LeasedBatch(grant);
@@ -61,9 +61,7 @@ public sealed partial class ShardWorker : ILocalShardRunner
             Log.RunAheadFailed(logger, grant.JobId, e.Message);
             return null;
         }
-        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
-        metrics.ShardDuration(elapsed);
-        NoteShardTime(grant.JobKind, elapsed);
+        NoteShardDone(grant.JobKind, started);
         batch.Add(shard.Index, result);
         return MergeLocally(batch, kind) is { } merged ? new ShardRunAhead(merged) : null;
     }

@@ -125,8 +125,12 @@ public sealed partial class ShardWorker(
 
     private const double PrefetchBelowMs = 10;
 
-    private void NoteShardTime(string kind, TimeSpan elapsed)
+    /// <summary>A shard of the kind that started at <paramref name="started"/> (Stopwatch ticks) has its result: its time
+    /// goes to the metrics and to the averages that decide what runs inline.</summary>
+    private void NoteShardDone(string kind, long started)
     {
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        metrics.ShardDuration(elapsed);
         var ms = elapsed.TotalMilliseconds;
         var average = Volatile.Read(ref _shardMs);
         // Half old, half new: a first shard slowed by compiling its code is forgotten within a few shards.
@@ -144,8 +148,10 @@ public sealed partial class ShardWorker(
     /// noop shard on 2 cores; a long shard would hold the dispatch loop, so a kind not yet timed, or a slow one, never runs
     /// here.</summary>
     private bool RunsInline(List<LeaseGrant> grants) =>
-        grants is [{ Shards.Count: 1 } grant] && Volatile.Read(ref _busy) == 0 && _ahead.IsEmpty
-        && _kindMs.TryGetValue(grant.JobKind, out var ms) && ms < InlineBelowMs;
+        grants is [{ Shards.Count: 1 } grant] && Volatile.Read(ref _busy) == 0 && _ahead.IsEmpty && IsShortHere(grant.JobKind);
+
+    /// <summary>Whether the kind's last shards here took under <see cref="InlineBelowMs"/> (false for a kind not timed yet).</summary>
+    private bool IsShortHere(string kind) => _kindMs.TryGetValue(kind, out var ms) && ms < InlineBelowMs;
 
     /// <summary>One round: rotate up to 64 jobs, lease from them in one round trip. False when none had work.</summary>
     private async Task<bool> TryStartWorkAsync(int free)
@@ -350,9 +356,7 @@ public sealed partial class ShardWorker(
         {
             if (kind is null) throw new InvalidOperationException($"kind '{batch.Grant.JobKind}' is not known to worker {identity.Id}");
             result = await kind.ProcessShardAsync(new ShardWork(batch.JobId, shard.Index, shard.Attempt, shard.Payload), timer?.Token ?? batch.Cancellation.Token);
-            var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
-            metrics.ShardDuration(elapsed);
-            NoteShardTime(batch.Grant.JobKind, elapsed);
+            NoteShardDone(batch.Grant.JobKind, started);
         }
         catch (OperationCanceledException) when (batch.Cancellation.IsCancellationRequested)
         {
