@@ -30,7 +30,7 @@ public sealed class RedisTarget : IAsyncDisposable
         var root = Path.Combine(Path.GetTempPath(), $"jobapi-bench-{topology}-{Guid.NewGuid().ToString("N")[..8]}");
         if (topology == "single")
         {
-            var node = new RedisNode(LocalRedisCluster.FreePort(), root, NoPersistence);
+            var node = new RedisNode(LoopbackPorts.Next(), root, NoPersistence);
             await node.StartAsync();
             return new RedisTarget(topology, node.EndPoint, 1, node, null);
         }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using JobApi.LocalRedis;
 
 namespace JobApi.Bench;
 
@@ -33,7 +32,7 @@ public sealed class ServiceNode : IAsyncDisposable
     /// <paramref name="partitions"/> queue partitions.</summary>
     public static async Task<ServiceNode> StartAsync(string redis, string roles, int concurrency, string prefix = "bench", int partitions = 1)
     {
-        var port = FreePort();
+        var port = LoopbackPorts.Next();
         var info = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         if (Path.GetFileNameWithoutExtension(info.FileName) == "dotnet") info.ArgumentList.Add(typeof(ServiceNode).Assembly.Location);
         foreach (var a in new[] { "serve", "--urls", $"http://127.0.0.1:{port}" }) info.ArgumentList.Add(a);
@@ -79,13 +78,6 @@ public sealed class ServiceNode : IAsyncDisposable
         using var kill = Process.Start("kill", [signal, Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         await kill.WaitForExitAsync();
         if (kill.ExitCode != 0) throw new InvalidOperationException($"kill {signal} {Pid} failed");
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

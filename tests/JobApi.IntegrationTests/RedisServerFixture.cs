@@ -53,7 +53,7 @@ public sealed class RedisServerFixture : IAsyncLifetime
     public static (Process Process, int Port) StartLocal(bool appendOnly, string dir, string appendFsync = "everysec", int? port = null,
         IEnumerable<string>? extraArgs = null)
     {
-        var p = port ?? FreePort();
+        var p = port ?? LoopbackPorts.Next();
         var info = new ProcessStartInfo("redis-server")
         {
             UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true,
@@ -84,13 +84,6 @@ public sealed class RedisServerFixture : IAsyncLifetime
             }
         }
         return (process, p);
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async Task DisposeAsync()

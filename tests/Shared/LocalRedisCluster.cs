@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace JobApi.LocalRedis;
 
@@ -24,7 +22,7 @@ public sealed class LocalRedisCluster(string root) : IAsyncDisposable
         {
             for (var i = 0; i < primaries * (1 + replicasPerPrimary); i++)
             {
-                var port = FreePort();
+                var port = LoopbackPorts.Next(clusterBus: true);
                 cluster.Nodes.Add(new RedisNode(port, Path.Combine(root, port.ToString(System.Globalization.CultureInfo.InvariantCulture)),
                     ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                      "--cluster-node-timeout", ((long)nodeTimeout.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -50,13 +48,6 @@ public sealed class LocalRedisCluster(string root) : IAsyncDisposable
             await cluster.DisposeAsync();
             throw;
         }
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

@@ -20,13 +20,13 @@ public sealed class RedisSentinelFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         string[] data = ["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""];
-        var primaryPort = RedisServerFixture.FreePort();
+        var primaryPort = LoopbackPorts.Next();
         Primary = new RedisNode(primaryPort, Path.Combine(_root, "primary"), data);
-        Replica = new RedisNode(RedisServerFixture.FreePort(), Path.Combine(_root, "replica"), [.. data, "--replicaof", "127.0.0.1", primaryPort.ToString()]);
+        Replica = new RedisNode(LoopbackPorts.Next(), Path.Combine(_root, "replica"), [.. data, "--replicaof", "127.0.0.1", primaryPort.ToString()]);
         await Task.WhenAll(Primary.StartAsync(), Replica.StartAsync());
         for (var i = 0; i < 3; i++)
         {
-            var port = RedisServerFixture.FreePort();
+            var port = LoopbackPorts.Next();
             var dir = Path.Combine(_root, "sentinel-" + port);
             Directory.CreateDirectory(dir);
             var config = Path.Combine(dir, "sentinel.conf");

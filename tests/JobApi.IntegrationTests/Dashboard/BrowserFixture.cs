@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Playwright;
 
 namespace JobApi.IntegrationTests.Dashboard;
@@ -26,7 +24,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         if (_browser is not null) return _browser;
         if (!File.Exists(Chromium))
             throw new InvalidOperationException($"The dashboard's browser tests need Debian's chromium at {Chromium}; run scripts/ensure-chromium.sh (apt-get install chromium).");
-        var port = FreePort();
+        var port = LoopbackPorts.Next();
         _factory = new JobApiFactory(redis);
         _factory.UseKestrel(port);
         _factory.StartServer();
@@ -41,13 +39,6 @@ public sealed class BrowserFixture : IAsyncLifetime
             Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
         });
         return _browser;
-    }
-
-    private static int FreePort()
-    {
-        using var socket = new TcpListener(IPAddress.Loopback, 0);
-        socket.Start();
-        return ((IPEndPoint)socket.LocalEndpoint).Port;
     }
 
     public Task InitializeAsync() => Task.CompletedTask;

@@ -30,7 +30,7 @@ public sealed class ServiceProcess : IDisposable
         Roles = roles;
         _settings = settings;
         _workingDirectory = workingDirectory;
-        Port = RedisServerFixture.FreePort();
+        Port = LoopbackPorts.Next();
     }
 
     public string Name { get; }

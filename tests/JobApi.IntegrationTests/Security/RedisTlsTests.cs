@@ -21,7 +21,7 @@ public sealed class RedisTlsTests : IAsyncLifetime
         await RunAsync("openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile san.ext");
         await RunAsync("openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other-ca.crt -days 2 -subj '/CN=Another CA'");
         // Debian's redis-server is built with TLS; one built without it refuses --tls-port and exits.
-        var port = RedisServerFixture.FreePort();
+        var port = LoopbackPorts.Next();
         (_redis, _port) = RedisServerFixture.StartLocal(false, _dir, port: port, extraArgs:
         [
             "--port", "0", "--tls-port", port.ToString(), "--tls-cert-file", File("server.crt"), "--tls-key-file", File("server.key"),
