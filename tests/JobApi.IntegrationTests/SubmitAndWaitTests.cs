@@ -178,13 +178,13 @@ public sealed class SubmitAndWaitTests(RedisServerFixture redis, ServiceFixture 
         }
     }
 
-    /// <summary>Submits lone noop jobs through the engine, as a caller that waits, until one ends within its submit (the
+    /// <summary>Submits lone noop jobs through the engine until one ends within its submit (the
     /// kind is run ahead only once the worker has timed it as short).</summary>
     private async Task<SubmitOutcome> SubmitEndedAsync(object input)
     {
         for (var attempt = 0; ; attempt++)
         {
-            var outcome = await SubmitNoopThroughEngineAsync(input, callerWaits: true);
+            var outcome = await SubmitNoopThroughEngineAsync(input);
             if (outcome.Result is not null) return outcome;
             Assert.True(attempt < 50, $"no submit ended its job within it: {outcome.Status}");
             await Client.WaitForFinalAsync(outcome.Status!.Id);
@@ -193,16 +193,16 @@ public sealed class SubmitAndWaitTests(RedisServerFixture redis, ServiceFixture 
     }
 
     /// <summary>A lone noop job submitted through the engine (JobStore.SubmitAsync), as the API does it.</summary>
-    private async Task<SubmitOutcome> SubmitNoopThroughEngineAsync(object input, bool callerWaits)
+    private async Task<SubmitOutcome> SubmitNoopThroughEngineAsync(object input)
     {
         Assert.True(Factory.Services.GetRequiredService<JobKindRegistry>().TryGet("noop", out var noop));
         var json = JsonSerializer.SerializeToElement(input);
         var plan = await noop.PlanAsync(json, 1, 1000, "default");
-        return await Factory.Services.GetRequiredService<JobStore>().SubmitAsync("default", "noop", json, 1, 3, plan, null, callerWaits: callerWaits);
+        return await Factory.Services.GetRequiredService<JobStore>().SubmitAsync("default", "noop", json, 1, 3, plan, null);
     }
 
     [Fact]
-    public async Task A_lone_short_job_submitted_by_a_caller_that_waits_runs_in_its_submit_and_ends_with_it()
+    public async Task A_lone_short_job_runs_in_its_submit_and_ends_with_it()
     {
         var ended = await SubmitEndedAsync(new { });
         var id = ended.Status!.Id;
@@ -224,12 +224,18 @@ public sealed class SubmitAndWaitTests(RedisServerFixture redis, ServiceFixture 
         Assert.Null(Redis.Redis.GetDatabase().SortedSetScore(Keys.Pending(0), id));
         Assert.Null(Redis.Redis.GetDatabase().SortedSetScore(Keys.ActiveBand(0, 0), id));
 
-        // A caller that does not wait keeps the held path: its submit does not end the job (it is running, or queued when
-        // the worker is busy).
-        var plain = await SubmitNoopThroughEngineAsync(new { }, callerWaits: false);
-        Assert.Null(plain.Result);
-        Assert.Contains(plain.Status!.State, new[] { "running", "queued" });
-        Assert.Equal("succeeded", (await Client.WaitForFinalAsync(plain.Status.Id)).State());
+        // Over HTTP without Prefer: the 202 reports the job as it is, already succeeded, and its result is there at once.
+        using (var plain = await SubmitAsync(new { kind = "noop", input = new { }, shards = 1 }, prefer: null))
+        {
+            Assert.Equal(202, (int)plain.StatusCode);
+            var accepted = await plain.ReadJsonAsync();
+            Assert.Equal("succeeded", accepted.State());
+            Assert.Equal($"/v1/jobs/{accepted.Id()}", plain.Headers.Location?.OriginalString);
+            Assert.NotEqual(JsonValueKind.Null, accepted.GetProperty("finishedAt").ValueKind);
+            var result = await Client.GetJsonAsync($"/v1/jobs/{accepted.Id()}/result");
+            Assert.Equal(1, result.GetProperty("result").GetProperty("shards").GetInt32());
+            Assert.Equal("1", (string?)Redis.Redis.GetDatabase().HashGet(Keys.Job(accepted.Id()).Job, "commits"));
+        }
 
         // Over HTTP: the 200 of a waiting submit carries the result; the job it names ended with one commit.
         using var response = await SubmitAsync(new { kind = "noop", input = new { }, shards = 1 }, "wait=10");
@@ -245,7 +251,7 @@ public sealed class SubmitAndWaitTests(RedisServerFixture redis, ServiceFixture 
         await SubmitEndedAsync(new { });
         // Fails on its first attempt: the run ahead throws, the job is written held and the worker runs attempt 1 (which
         // fails and is recorded), then attempt 2 succeeds.
-        var outcome = await SubmitNoopThroughEngineAsync(new { failTimes = 1 }, callerWaits: true);
+        var outcome = await SubmitNoopThroughEngineAsync(new { failTimes = 1 });
         Assert.Null(outcome.Result);
         Assert.True(outcome.Created);
         var final = await Client.WaitForFinalAsync(outcome.Status!.Id);
@@ -253,6 +259,32 @@ public sealed class SubmitAndWaitTests(RedisServerFixture redis, ServiceFixture 
         Assert.Equal(2, final.GetProperty("attempts").GetInt64());
         var shard = (await Client.GetJsonAsync($"/v1/jobs/{outcome.Status.Id}/shards")).GetProperty("items")[0];
         Assert.Equal(2, shard.GetProperty("attempts").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_lone_shard_that_awaits_is_not_run_in_its_submit_but_by_the_worker_under_its_hold()
+    {
+        await SubmitEndedAsync(new { });
+        // noop is short here now, but this shard sleeps: started ahead, it does not finish at once, so it is stopped and
+        // the job takes the held path. The plain submit answers while it runs; a waiting one honours its own wait.
+        using (var plain = await SubmitAsync(new { kind = "noop", input = new { sleepMs = 1500 }, shards = 1 }, prefer: null))
+        {
+            Assert.Equal(202, (int)plain.StatusCode);
+            var accepted = await plain.ReadJsonAsync();
+            Assert.Contains(accepted.State(), new[] { "running", "queued" });
+            var final = await Client.WaitForFinalAsync(accepted.Id());
+            Assert.Equal("succeeded", final.State());
+            // The stopped run ahead is no attempt: the worker's run is the first and only one.
+            Assert.Equal(1, final.GetProperty("attempts").GetInt64());
+            Assert.Equal("1", (string?)Redis.Redis.GetDatabase().HashGet(Keys.Job(accepted.Id()).Job, "commits"));
+        }
+        await SubmitEndedAsync(new { });
+        using var waited = await SubmitAsync(new { kind = "noop", input = new { sleepMs = 4000 }, shards = 1 }, "wait=1");
+        Assert.Equal(202, (int)waited.StatusCode);
+        Assert.Equal("wait=1", Header(waited, "Preference-Applied"));
+        var status = await waited.ReadJsonAsync();
+        Assert.Equal("running", status.State());
+        Assert.Equal("succeeded", (await Client.WaitForFinalAsync(status.Id())).State());
     }
 
     [Fact]

@@ -60,7 +60,7 @@ public sealed class JobsController(
         var (newId, waiter) = wait is null ? (null, null) : await store.WatchNewJobAsync();
         using var watching = waiter;
         var outcome = await store.SubmitAsync(HttpContext.Tenant(), request.Kind!, request.Input, request.Shards,
-            request.MaxAttempts ?? SubmitRequestValidator.DefaultMaxAttempts, plan, idempotencyKey, request.ToOptions(), newId, callerWaits: wait is not null);
+            request.MaxAttempts ?? SubmitRequestValidator.DefaultMaxAttempts, plan, idempotencyKey, request.ToOptions(), newId);
         if (outcome.Quota is not null) return Refused(Problems.OverQuota(outcome.Quota));
         if (outcome.Status is null)
         {

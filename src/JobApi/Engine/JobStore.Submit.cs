@@ -15,11 +15,11 @@ public sealed partial class JobStore
     /// <summary>Creates the job for the tenant (or finds the one an earlier request of the same tenant with the
     /// same idempotency key created). Refuses with <c>IdempotencyConflict</c> when the key was used with another
     /// body, and with <c>Quota</c> when a per-tenant cap would be exceeded. <paramref name="newId"/>: the id a new job
-    /// gets (from <see cref="WatchNewJobAsync"/>), a fresh one when null. <paramref name="callerWaits"/>: the caller waits for
-    /// the job's end (<c>Prefer: wait</c>), so a lone job of a kind that is short here may run in the submit itself, where
-    /// this process's worker is idle (<see cref="ILocalShardRunner.RunAheadAsync"/>); the outcome then carries its result.</summary>
+    /// gets (from <see cref="WatchNewJobAsync"/>), a fresh one when null. A lone job of a kind that is short here may run in the submit itself, where this
+    /// process's worker is idle (<see cref="ILocalShardRunner.RunAhead"/>): the job then ends within its submit and
+    /// the outcome carries its result.</summary>
     public async Task<SubmitOutcome> SubmitAsync(string tenant, string kind, JsonElement input, int? shards, int maxAttempts, JobPlan plan, string? idempotencyKey,
-        SubmitOptions? extras = null, string? newId = null, bool callerWaits = false)
+        SubmitOptions? extras = null, string? newId = null)
     {
         extras ??= SubmitOptions.None;
         var bodyHash = BodyHash(kind, input, shards, maxAttempts, extras);
@@ -39,9 +39,9 @@ public sealed partial class JobStore
             {
                 var mergeContext = string.IsNullOrEmpty(plan.MergeContext) ? null : plan.MergeContext;
                 LeaseGrant Grant(long startedAt) => new(id, LeaseKind.Shards, kind, 1, 1, startedAt, mergeContext, [new LeasedShard(0, 1, uniform)]);
-                // For a caller that waits, a kind that is short here runs first: the submit then ends the job with its
-                // result (a caller that does not wait keeps the held path: its 202 says running).
-                var ahead = local is null || !callerWaits ? null : await local.RunAheadAsync(Grant(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+                // A kind that is short here runs first: the submit then ends the job with its result, in the same
+                // script call that creates it (the worker would take longer to be told than to run it).
+                var ahead = local is null ? null : local.RunAhead(Grant(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
                 if (ahead is not null) faults.InSubmit("ran-ahead");
                 var whole = await quota.WithSettleAsync(tenant, () => SubmitWholeAsync(tenant, id, extras.Priority, payloads.Count, bytes, plainArgs, local, ahead),
                     r => r.Refusal is not null);

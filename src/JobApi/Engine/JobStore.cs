@@ -92,7 +92,7 @@ public sealed partial class JobStore
 }
 
 /// <summary>What a submit did: the job's status (null when refused), whether it created the job, the cap that refused
-/// it, and the result of a job that ended within its submit (a shard run ahead: <see cref="ILocalShardRunner.RunAheadAsync"/>).</summary>
+/// it, and the result of a job that ended within its submit (a shard run ahead: <see cref="ILocalShardRunner.RunAhead"/>).</summary>
 public sealed record SubmitOutcome(JobStatus? Status, bool Created, QuotaRefusal? Quota = null, StoredResult? Result = null)
 {
     public static readonly SubmitOutcome IdempotencyConflict = new(null, false);

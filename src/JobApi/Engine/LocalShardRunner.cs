@@ -5,7 +5,7 @@ namespace JobApi.Engine;
 /// its lease in the submit's own script call (submit_whole.lua) and is handed to it in memory, without the nudge and
 /// the lease round trip another worker would need: the latency of a lone job on such a node. When the job's kind is
 /// known to be short here, its shard runs first, in the submit, and the submit's script writes the job and ends it with
-/// that result (<see cref="RunAheadAsync"/>).
+/// that result (<see cref="RunAhead"/>).
 /// </summary>
 public interface ILocalShardRunner
 {
@@ -24,18 +24,19 @@ public interface ILocalShardRunner
     void Unclaim();
 
     /// <summary>Runs the shard of <paramref name="grant"/> (fence 1, the job's only shard, held by this worker from the
-    /// submit) before its job is written, and merges its result, when the job's kind is short here (its recent shards
-    /// took under 0.2 ms, the rule for running a lone shard on the thread that leased it). Null when it is not short or
-    /// not known here, or has no local merge, or the shard threw: the job then takes the held path and the worker runs
-    /// the shard as any held one (a failed attempt is recorded there). Nothing is written: a run whose submit refuses
-    /// the job, or whose node dies before the submit, left no trace but its raw execution.</summary>
-    ValueTask<ShardRunAhead?> RunAheadAsync(LeaseGrant grant);
+    /// submit) before its job is written, on the caller's thread, and merges its result, when the job's kind is short
+    /// here (its recent shards took under 0.2 ms, the rule for running a lone shard on the thread that leased it). Null
+    /// when it is not short or not known here, or has no local merge, or the shard threw, or it did not finish at once
+    /// (it awaits: a timer, I/O; it is canceled): the job then takes the held path and the worker runs the shard as any
+    /// held one (a failed attempt is recorded there). Nothing is written: a run whose submit refuses the job, or whose
+    /// node dies before the submit, left no trace but its raw execution.</summary>
+    ShardRunAhead? RunAhead(LeaseGrant grant);
 
     /// <summary>The job whose shard ran ahead ended in its submit's script: it is counted and logged as a job this worker
     /// finished, and the claim ends.</summary>
     void Finished(string jobId);
 }
 
-/// <summary>A shard run ahead of its job's submit (<see cref="ILocalShardRunner.RunAheadAsync"/>): the job's result,
+/// <summary>A shard run ahead of its job's submit (<see cref="ILocalShardRunner.RunAhead"/>): the job's result,
 /// merged from the shard's.</summary>
 public sealed record ShardRunAhead(string Merged);

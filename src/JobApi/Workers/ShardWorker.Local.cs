@@ -44,7 +44,7 @@ public sealed partial class ShardWorker : ILocalShardRunner
 
     public void Unclaim() => Volatile.Write(ref _claimed, 0);
 
-    public async ValueTask<ShardRunAhead?> RunAheadAsync(LeaseGrant grant)
+    public ShardRunAhead? RunAhead(LeaseGrant grant)
     {
         if (grant is not { MergeContext: not null, Shards: [var shard] } || !IsShortHere(grant.JobKind)
             || !kinds.TryGet(grant.JobKind, out var kind) || kind is IStreamingMerge)
@@ -54,7 +54,17 @@ public sealed partial class ShardWorker : ILocalShardRunner
         string result;
         try
         {
-            result = await kind.ProcessShardAsync(new ShardWork(grant.JobId, shard.Index, shard.Attempt, shard.Payload), batch.Cancellation.Token);
+            var run = kind.ProcessShardAsync(new ShardWork(grant.JobId, shard.Index, shard.Attempt, shard.Payload), batch.Cancellation.Token);
+            if (!run.IsCompleted)
+            {
+                // It awaits (a timer, I/O): however short its kind was so far, this one is not, and a submit must not wait
+                // on it. It is stopped and left to the held path, where it runs under its lease.
+                batch.Cancellation.Cancel();
+                _ = run.AsTask().ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                return null;
+            }
+            result = run.GetAwaiter().GetResult();
         }
         catch (Exception e)
         {
