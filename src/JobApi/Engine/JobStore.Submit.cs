@@ -15,9 +15,9 @@ public sealed partial class JobStore
     /// <summary>Creates the job for the tenant (or finds the one an earlier request of the same tenant with the
     /// same idempotency key created). Refuses with <c>IdempotencyConflict</c> when the key was used with another
     /// body, and with <c>Quota</c> when a per-tenant cap would be exceeded. <paramref name="newId"/>: the id a new job
-    /// gets (from <see cref="WatchNewJobAsync"/>), a fresh one when null. A lone job of a kind that is short here may run in the submit itself, where this
-    /// process's worker is idle (<see cref="ILocalShardRunner.RunAhead"/>): the job then ends within its submit and
-    /// the outcome carries its result.</summary>
+    /// gets (from <see cref="WatchNewJobAsync"/>), a fresh one when null. A lone job of a kind that is short here may
+    /// run in the submit itself, where this process's worker is idle (<see cref="ILocalShardRunner.RunAhead"/>): the job
+    /// then ends within its submit and the outcome carries its result.</summary>
     public async Task<SubmitOutcome> SubmitAsync(string tenant, string kind, JsonElement input, int? shards, int maxAttempts, JobPlan plan, string? idempotencyKey,
         SubmitOptions? extras = null, string? newId = null)
     {
