@@ -11,7 +11,7 @@ namespace JobApi.IntegrationTests;
 /// <summary>POST /v1/jobs with <c>Prefer: wait=N</c> (RFC 7240): the answer is the result when the job succeeds in time,
 /// otherwise the usual 202 with the status then; a one-shard job submitted where the node's own worker is idle, which
 /// that worker holds from the submit on (no nudge, no lease round trip); and such a job of a kind that is short there,
-/// submitted by a caller that waits, whose shard runs in the submit and whose commit goes with it.</summary>
+/// waited for or not, whose shard runs in the submit and whose commit goes with it.</summary>
 [Collection(RedisCollection.Name)]
 public sealed class SubmitAndWaitTests(RedisServerFixture redis, ServiceFixture service) : ApiTest(redis, service)
 {

@@ -203,7 +203,7 @@ public sealed class FaultOptions
     public bool CrashInMerge { get; set; }
 
     /// <summary><c>claimed</c> or <c>created</c>: the API process kills itself at that stage of a submit with an Idempotency-Key;
-    /// <c>ran-ahead</c>: once the shard of a lone job submitted with <c>Prefer: wait</c> ran, before the job is written.</summary>
+    /// <c>ran-ahead</c>: once the shard of a lone job of a kind that is short there ran in its submit, before the job is written.</summary>
     public string CrashInSubmit { get; set; } = "";
 
     public bool IsSet => CrashAfterCommits > 0 || CrashInMerge || CrashInSubmit.Length > 0;

@@ -64,8 +64,8 @@ public sealed class CrashPointTests(ITestOutputHelper output)
     public Task Crash_after_a_lone_shard_ran_ahead_of_its_submit_leaves_no_job_behind_and_the_retry_runs_it() => ProcessCluster.RunAsync(output, "crash-ran-ahead", async cluster =>
     {
         var tally = new FaultTally("crash after a lone shard ran ahead of its submit");
-        // One node with both roles, as run.sh starts it: a waiting submit of a kind that is short there runs its shard
-        // first, then writes the job with its commit. This node dies between the two; the other one (the cluster's reads
+        // One node with both roles, as run.sh starts it: a submit of a kind that is short there (here one that waits) runs
+        // its shard first, then writes the job with its commit. This node dies between the two; the other one (the cluster's reads
         // go to it) starts once it has.
         var clean = cluster.AddNode("node", "Api,Worker");
         var armed = cluster.AddNode("node-armed", "Api,Worker", ProcessCluster.Armed(("CrashInSubmit", "ran-ahead")), mayCrash: true);
