@@ -141,11 +141,13 @@ public static class Driver
         await using var worker = await ServiceNode.StartAsync($"127.0.0.1:{port}", "Worker", c, Prefix);
         using var http = Client(api);
         await RunFanOutAsync(http, 50); // warm-up flow
+        var (apiCpu, workerCpu, redisCpu) = (api.CpuSeconds, worker.CpuSeconds, await redis.CpuSecondsAsync());
         var sent = DateTime.UtcNow;
         var clock = Stopwatch.StartNew();
         var (sum, id) = await FanOutJobAsync(http, shards);
         var ms = clock.Elapsed.TotalMilliseconds;
         var seen = DateTime.UtcNow;
+        (apiCpu, workerCpu, redisCpu) = (api.CpuSeconds - apiCpu, worker.CpuSeconds - workerCpu, await redis.CpuSecondsAsync() - redisCpu);
         // Where the time went, from the job's own times (ms on this machine's clock): the submit call until the job
         // existed, the wait for its first lease, the run with its merge, and the wait for the client to see the end.
         using var status = JsonDocument.Parse(await http.GetStringAsync($"/v1/jobs/{id}"));
@@ -156,6 +158,8 @@ public static class Driver
             shards, aggregate = sum, verified = sum == check && sum == 2262L * shards,
             submit_ms = Ms(sent, At("createdAt")), queued_ms = Ms(At("createdAt"), At("startedAt")),
             run_ms = Ms(At("startedAt"), At("finishedAt")), seen_ms = Ms(At("finishedAt"), seen),
+            // CPU over the job (ms): the two cores' budget is twice its time.
+            api_cpu_ms = Math.Round(apiCpu * 1000), worker_cpu_ms = Math.Round(workerCpu * 1000), redis_cpu_ms = Math.Round(redisCpu * 1000),
         });
     }
 

