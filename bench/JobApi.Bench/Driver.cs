@@ -140,7 +140,9 @@ public static class Driver
         await using var api = await ServiceNode.StartAsync($"127.0.0.1:{port}", "Api", 1, Prefix);
         await using var worker = await ServiceNode.StartAsync($"127.0.0.1:{port}", "Worker", c, Prefix);
         using var http = Client(api);
+        await Task.WhenAll(api.RuntimeAsync(), worker.RuntimeAsync()); // the first read of /metrics compiles its own code
         await RunFanOutAsync(http, 50); // warm-up flow
+        var (apiRuntime, workerRuntime) = (await api.RuntimeAsync(), await worker.RuntimeAsync());
         var (apiCpu, workerCpu, redisCpu) = (api.CpuSeconds, worker.CpuSeconds, await redis.CpuSecondsAsync());
         var sent = DateTime.UtcNow;
         var clock = Stopwatch.StartNew();
@@ -148,6 +150,7 @@ public static class Driver
         var ms = clock.Elapsed.TotalMilliseconds;
         var seen = DateTime.UtcNow;
         (apiCpu, workerCpu, redisCpu) = (api.CpuSeconds - apiCpu, worker.CpuSeconds - workerCpu, await redis.CpuSecondsAsync() - redisCpu);
+        var (apiAfter, workerAfter) = (await api.RuntimeAsync(), await worker.RuntimeAsync());
         // Where the time went, from the job's own times (ms on this machine's clock): the submit call until the job
         // existed, the wait for its first lease, the run with its merge, and the wait for the client to see the end.
         using var status = JsonDocument.Parse(await http.GetStringAsync($"/v1/jobs/{id}"));
@@ -160,6 +163,9 @@ public static class Driver
             run_ms = Ms(At("startedAt"), At("finishedAt")), seen_ms = Ms(At("finishedAt"), seen),
             // CPU over the job (ms): the two cores' budget is twice its time.
             api_cpu_ms = Math.Round(apiCpu * 1000), worker_cpu_ms = Math.Round(workerCpu * 1000), redis_cpu_ms = Math.Round(redisCpu * 1000),
+            // Methods the JIT compiled during the job, its time in ms, and garbage collections, per node.
+            api_jit = new[] { apiAfter.JitMethods - apiRuntime.JitMethods, Math.Round((apiAfter.JitSeconds - apiRuntime.JitSeconds) * 1000), apiAfter.Collections - apiRuntime.Collections },
+            worker_jit = new[] { workerAfter.JitMethods - workerRuntime.JitMethods, Math.Round((workerAfter.JitSeconds - workerRuntime.JitSeconds) * 1000), workerAfter.Collections - workerRuntime.Collections },
         });
     }
 

@@ -67,6 +67,17 @@ public sealed class ServiceNode : IAsyncDisposable
         }
     }
 
+    /// <summary>The runtime's counts at <c>/metrics</c> (meter System.Runtime): methods compiled by the JIT so far, the
+    /// time spent compiling them, and garbage collections of any generation.</summary>
+    public async Task<(long JitMethods, double JitSeconds, long Collections)> RuntimeAsync()
+    {
+        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        var text = await http.GetStringAsync("/metrics");
+        double Sum(string metric) => text.Split('\n').Where(l => l.StartsWith(metric, StringComparison.Ordinal))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        return ((long)Sum("dotnet_jit_compiled_methods_total"), Sum("dotnet_jit_compilation_time_seconds_total"), (long)Sum("dotnet_gc_collections_total"));
+    }
+
     /// <summary>SIGSTOP / SIGCONT: workers started and ready but frozen, so that several of them meet queued work at
     /// the same moment (a staggered start would let the first one take the head of the queue alone).</summary>
     public Task FreezeAsync() => SignalAsync("-STOP");

@@ -22,7 +22,7 @@ public static class TelemetrySetup
             .ConfigureResource(r => r.AddService("jobapi"))
             .WithMetrics(m =>
             {
-                m.AddMeter(JobApiMetrics.MeterName);
+                m.AddMeter(JobApiMetrics.MeterName, "System.Runtime");
                 m.AddPrometheusExporter();
                 if (otlp) m.AddOtlpExporter();
             });

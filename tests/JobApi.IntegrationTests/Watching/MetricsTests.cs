@@ -74,6 +74,24 @@ public sealed partial class MetricsTests(RedisServerFixture redis, ServiceFixtur
         Assert.True(after.ContainsKey("jobapi_lease_renewals_total"), "no jobapi_lease_renewals_total counter");
     }
 
+    /// <summary>The runtime's own meter (System.Runtime) is exported beside the service's: CPU, JIT and GC, the figures
+    /// a fresh node's first requests and a node's CPU budget are read from. The test host is this process, so the
+    /// runtime's own counters bound them.</summary>
+    [Fact]
+    public async Task The_runtime_meter_is_exported_and_agrees_with_the_process()
+    {
+        var cpuBefore = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+        var samples = await ScrapeAsync();
+        var cpuAfter = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+        var jitAfter = System.Runtime.JitInfo.GetCompiledMethodCount();
+
+        var cpu = samples["dotnet_process_cpu_time_seconds_total{cpu_mode=\"user\"}"] + samples["dotnet_process_cpu_time_seconds_total{cpu_mode=\"system\"}"];
+        Assert.InRange(cpu, cpuBefore - 0.05, cpuAfter + 0.05); // the clock ticks of /proc are 10 ms
+        Assert.InRange(samples["dotnet_jit_compiled_methods_total"], 1, jitAfter);
+        Assert.True(samples["dotnet_jit_compilation_time_seconds_total"] > 0, "no JIT time");
+        Assert.True(samples.ContainsKey("dotnet_gc_collections_total{gc_heap_generation=\"gen0\"}"), "no GC counts");
+    }
+
     [Fact]
     public async Task Jobs_the_scheduler_ends_by_a_timeout_or_a_failed_dependency_count_as_finished()
     {
