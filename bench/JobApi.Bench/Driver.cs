@@ -142,6 +142,20 @@ public static class Driver
         using var http = Client(api);
         await Task.WhenAll(api.RuntimeAsync(), worker.RuntimeAsync()); // the first read of /metrics compiles its own code
         await RunFanOutAsync(http, 50); // warm-up flow
+        await Task.WhenAll(api.RuntimeAsync(), worker.RuntimeAsync()); // and so does the first with histograms to write
+        var (ms, row) = await TimedFanOutAsync(redis, api, worker, http, shards, check);
+        results.Add("S2", $"concurrency={c}", "fanout_e2e_ms", ms, "ms", row);
+        // The same nodes a job later: what a node that has run the kind before takes (the timed job above is the nodes'
+        // second flow: they still compile code paths the warm-up did not take, see api_jit and worker_jit).
+        if (c != 32) return;
+        await RunFanOutAsync(http, shards);
+        (ms, row) = await TimedFanOutAsync(redis, api, worker, http, shards, check);
+        results.Add("S2", $"concurrency={c}, warm nodes (their 4th fan-out)", "fanout_e2e_ms", ms, "ms", row);
+    }
+
+    /// <summary>One timed fan-out job: its time, and where it went.</summary>
+    private static async Task<(double Ms, object Row)> TimedFanOutAsync(RedisProbe redis, ServiceNode api, ServiceNode worker, HttpClient http, int shards, long check)
+    {
         var (apiRuntime, workerRuntime) = (await api.RuntimeAsync(), await worker.RuntimeAsync());
         var (apiCpu, workerCpu, redisCpu) = (api.CpuSeconds, worker.CpuSeconds, await redis.CpuSecondsAsync());
         var sent = DateTime.UtcNow;
@@ -151,12 +165,14 @@ public static class Driver
         var seen = DateTime.UtcNow;
         (apiCpu, workerCpu, redisCpu) = (api.CpuSeconds - apiCpu, worker.CpuSeconds - workerCpu, await redis.CpuSecondsAsync() - redisCpu);
         var (apiAfter, workerAfter) = (await api.RuntimeAsync(), await worker.RuntimeAsync());
+        if (Environment.GetEnvironmentVariable("JOBAPI_BENCH_JITLOG") is { Length: > 0 })
+            Console.Error.WriteLine($"S2 job {id}: the API node (port {api.Port}) compiled methods {apiRuntime.JitMethods}-{apiAfter.JitMethods}, the worker (port {worker.Port}) {workerRuntime.JitMethods}-{workerAfter.JitMethods}");
         // Where the time went, from the job's own times (ms on this machine's clock): the submit call until the job
         // existed, the wait for its first lease, the run with its merge, and the wait for the client to see the end.
         using var status = JsonDocument.Parse(await http.GetStringAsync($"/v1/jobs/{id}"));
         DateTime At(string name) => status.RootElement.GetProperty(name).GetDateTime();
         double Ms(DateTime from, DateTime to) => Math.Round((to - from).TotalMilliseconds, 1);
-        results.Add("S2", $"concurrency={c}", "fanout_e2e_ms", ms, "ms", new
+        return (ms, new
         {
             shards, aggregate = sum, verified = sum == check && sum == 2262L * shards,
             submit_ms = Ms(sent, At("createdAt")), queued_ms = Ms(At("createdAt"), At("startedAt")),

@@ -45,6 +45,12 @@ public sealed class ServiceNode : IAsyncDisposable
         info.Environment["DOTNET_gcServer"] = "0";
         // As run.sh and the image run the service: framework code compiled at its first call, not precompiled (ServiceRuntime.props).
         info.Environment["DOTNET_ReadyToRun"] = Environment.GetEnvironmentVariable("JOBAPI_BENCH_READYTORUN") ?? "0";
+        // A diagnosis aid: every method each node compiles, numbered in order ("JIT compiled ..."), one file per node.
+        if (Environment.GetEnvironmentVariable("JOBAPI_BENCH_JITLOG") is { Length: > 0 } jitLog)
+        {
+            info.Environment["DOTNET_JitStdOutFile"] = Path.Combine(jitLog, $"jit-{roles.Replace(',', '-')}-{port}.txt");
+            info.Environment["DOTNET_JitDisasmSummary"] = "1";
+        }
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, e) => { if (e.Data is { Length: > 0 }) Console.Error.WriteLine($"[{roles}] {e.Data}"); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is { Length: > 0 }) Console.Error.WriteLine($"[{roles}] {e.Data}"); };

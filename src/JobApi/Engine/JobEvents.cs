@@ -52,6 +52,26 @@ public sealed class JobEvents(IConnectionMultiplexer redis, RedisKeys keys) : IA
         }
     }
 
+    /// <summary>Subscribes now rather than on the first request that waits, and checks the subscription end to end: a
+    /// probe event published here has to come back through it, as a job's final event does (which also has the code that
+    /// carries events compiled before that request). True when it came back within <paramref name="timeout"/>. The
+    /// probe's id is no job id, so no request waits on it, and other nodes find no waiter for it.</summary>
+    public async Task<bool> ProbeAsync(TimeSpan timeout)
+    {
+        var probe = $"probe:{Guid.NewGuid():N}";
+        using var waiter = await WatchAsync(probe);
+        await redis.GetDatabase().PublishAsync(keys.EventsChannel, probe);
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            return await waiter.Signal.WaitAsync(deadline.Token) is { } final && final.JobId == probe;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     private void Signal(FinalEvent final) => Signal(final.JobId, final);
 
     /// <summary>Wakes the job's waiters: with <paramref name="final"/>, every one; without (progress), those that asked for it.</summary>

@@ -55,6 +55,7 @@ public static class ApiSetup
             });
         });
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.Limits.MaxBodyBytes);
+        builder.Services.AddHostedService<JobEventsProbe>();
         return builder;
     }
 

@@ -28,7 +28,9 @@ public sealed partial class LeaseReaper(
     {
         var period = TimeSpan.FromMilliseconds(Math.Max(_worker.LeaseTtl.TotalMilliseconds / 3, _worker.IdlePoll.TotalMilliseconds));
         using var timer = new PeriodicTimer(period);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        // The first sweep as the node starts, not a period later: a node restarted after a crash puts stale work back at
+        // once, and the sweep's code is compiled before the node's first jobs rather than in the middle of one.
+        do
         {
             try
             {
@@ -39,6 +41,7 @@ public sealed partial class LeaseReaper(
                 Log.SweepFailed(logger, e);
             }
         }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
     /// <summary>One pass over the unfinished jobs of every partition. Returns how many were put back into rotation.</summary>
