@@ -104,9 +104,11 @@ public sealed partial class ShardWorker(
 
     /// <summary>How many shards to lease ahead of the free slots: while the shards here take under
     /// <see cref="PrefetchBelowMs"/> on average and none running now has taken much longer, enough to keep each shard
-    /// thread busy for about <see cref="AheadMs"/> (at least the concurrency, at most four times it), so that a slot set
-    /// free starts its next shard at once instead of waiting for a lease (with as many slots as cores, the round trips
-    /// left the cores idle half the time on 0.6 ms shards: S2 at concurrency 2 took twice the single-thread time).
+    /// thread busy for about <see cref="AheadMs"/> (at least the concurrency; at most four times it or eight per shard
+    /// thread, whichever is more: with one or two slots, four times the concurrency kept each round to two or three
+    /// shards), so that a slot set free starts its next shard at once instead of waiting for a lease (with as many slots
+    /// as cores, the round trips left the cores idle half the time on 0.6 ms shards: S2 at concurrency 2 took twice the
+    /// single-thread time).
     /// Never with long shards: those held ahead would wait while another worker could run them, and the round trip is
     /// small beside them.</summary>
     private int Prefetch()
@@ -118,7 +120,7 @@ public sealed partial class ShardWorker(
         foreach (var (_, started) in _running)
             if (now - started > limit) return 0;
         var concurrency = _options.EffectiveConcurrency;
-        return (int)Math.Clamp(Math.Ceiling(_threads.Count * AheadMs / Math.Max(average, 0.001)), concurrency, 4 * concurrency);
+        return (int)Math.Clamp(Math.Ceiling(_threads.Count * AheadMs / Math.Max(average, 0.001)), concurrency, Math.Max(4 * concurrency, 8 * _threads.Count));
     }
 
     private const double AheadMs = 5;
