@@ -180,10 +180,13 @@ public static class Driver
             // CPU over the job (ms): the two cores' budget is twice its time.
             api_cpu_ms = Math.Round(apiCpu * 1000), worker_cpu_ms = Math.Round(workerCpu * 1000), redis_cpu_ms = Math.Round(redisCpu * 1000),
             // Methods the JIT compiled during the job, its time in ms, and garbage collections, per node.
-            api_jit = new[] { apiAfter.JitMethods - apiRuntime.JitMethods, Math.Round((apiAfter.JitSeconds - apiRuntime.JitSeconds) * 1000), apiAfter.Collections - apiRuntime.Collections },
-            worker_jit = new[] { workerAfter.JitMethods - workerRuntime.JitMethods, Math.Round((workerAfter.JitSeconds - workerRuntime.JitSeconds) * 1000), workerAfter.Collections - workerRuntime.Collections },
+            api_jit = RuntimeDelta(apiRuntime, apiAfter), worker_jit = RuntimeDelta(workerRuntime, workerAfter),
         });
     }
+
+    /// <summary>What a node's runtime did between two reads: methods compiled, JIT time in ms, garbage collections.</summary>
+    private static double[] RuntimeDelta((long JitMethods, double JitSeconds, long Collections) before, (long JitMethods, double JitSeconds, long Collections) after) =>
+        [after.JitMethods - before.JitMethods, Math.Round((after.JitSeconds - before.JitSeconds) * 1000), after.Collections - before.Collections];
 
     internal static async Task<long> RunFanOutAsync(HttpClient http, int shards) => (await FanOutJobAsync(http, shards)).Sum;
 

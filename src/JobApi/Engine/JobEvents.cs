@@ -64,7 +64,8 @@ public sealed class JobEvents(IConnectionMultiplexer redis, RedisKeys keys) : IA
         using var deadline = new CancellationTokenSource(timeout);
         try
         {
-            return await waiter.Signal.WaitAsync(deadline.Token) is { } final && final.JobId == probe;
+            await waiter.Signal.WaitAsync(deadline.Token); // only the probe's own event wakes its waiter
+            return true;
         }
         catch (OperationCanceledException)
         {
