@@ -301,4 +301,56 @@ public sealed class SubmitAndWaitTests(RedisServerFixture redis, ServiceFixture 
         Assert.Equal("queued", many.State());
         Assert.Equal("succeeded", (await Client.WaitForFinalAsync(many.Id())).State());
     }
+
+    private RecentResults Recent => Factory.Services.GetRequiredService<RecentResults>();
+
+    [Fact]
+    public async Task The_result_of_a_job_that_ended_in_its_submit_is_read_once_from_this_node_then_from_Redis()
+    {
+        var ended = await SubmitEndedAsync(new { });
+        var id = ended.Status!.Id;
+        Assert.True(Recent.Holds(id));
+        var stored = (string?)await Redis.Redis.GetDatabase().HashGetAsync(Keys.Job(id).Job, "result");
+        Assert.Equal(ended.Result!.Json, stored);
+        // Both reads agree with what Redis holds: the first one is answered from this node and takes the entry...
+        var first = await Client.GetJsonAsync($"/v1/jobs/{id}/result?waitSeconds=5");
+        Assert.False(Recent.Holds(id));
+        var second = await Client.GetJsonAsync($"/v1/jobs/{id}/result");
+        Assert.Equal(first.GetRawText(), second.GetRawText());
+        Assert.Equal(id, first.Id());
+        Assert.Equal("noop", first.GetProperty("kind").GetString());
+        Assert.Equal(stored, first.GetProperty("result").GetRawText());
+
+        // ...which the job's keys, removed here behind the service's back, tell apart: the first read of another such
+        // job still has its result, the next one goes to Redis and finds no job.
+        var other = (await SubmitEndedAsync(new { })).Status!.Id;
+        Assert.True(await Redis.Redis.GetDatabase().KeyDeleteAsync(Keys.Job(other).Job));
+        Assert.Equal(1, (await Client.GetJsonAsync($"/v1/jobs/{other}/result")).GetProperty("result").GetProperty("shards").GetInt32());
+        using var gone = await Client.GetAsync($"/v1/jobs/{other}/result");
+        await gone.AssertProblemAsync(404);
+    }
+
+    [Fact]
+    public async Task A_job_that_ended_in_its_submit_and_was_deleted_has_no_result_on_any_node()
+    {
+        // Deleted through this node: what it kept goes with the delete.
+        var here = (await SubmitEndedAsync(new { })).Status!.Id;
+        using (var deleted = await Client.DeleteAsync($"/v1/jobs/{here}")) Assert.Equal(204, (int)deleted.StatusCode);
+        Assert.False(Recent.Holds(here));
+        using (var read = await Client.GetAsync($"/v1/jobs/{here}/result")) await read.AssertProblemAsync(404);
+
+        // Kept by another node on the same Redis: the delete's event reaches it, drops its entry and wakes its waiters.
+        var ended = await SubmitEndedAsync(new { });
+        var id = ended.Status!.Id;
+        var kept = new RecentResults(Microsoft.Extensions.Options.Options.Create(new JobApi.Options.JobApiOptions()));
+        await using var there = new JobEvents(Redis.Redis, Keys, kept);
+        Assert.True(await there.ProbeAsync(TimeSpan.FromSeconds(5)));
+        kept.Remember(ended.Status, ended.Result!, null);
+        using var waiting = await there.WatchAsync(id);
+        using (var deleted = await Client.DeleteAsync($"/v1/jobs/{id}")) Assert.Equal(204, (int)deleted.StatusCode);
+        var woken = await waiting.Signal.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(woken!.Value.Deleted);
+        Assert.Null(woken.Value.Result);
+        Assert.False(kept.Holds(id));
+    }
 }

@@ -9,7 +9,7 @@ namespace JobApi.Engine;
 /// (published, rate-limited, by workers). Wait for a condition, then re-read it: an event is only a hint
 /// to look again.
 /// </summary>
-public sealed class JobEvents(IConnectionMultiplexer redis, RedisKeys keys) : IAsyncDisposable
+public sealed class JobEvents(IConnectionMultiplexer redis, RedisKeys keys, RecentResults? recent = null) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<TaskCompletionSource<FinalEvent?>, bool>> _waiters = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _subscribeLock = new(1, 1);
@@ -73,7 +73,11 @@ public sealed class JobEvents(IConnectionMultiplexer redis, RedisKeys keys) : IA
         }
     }
 
-    private void Signal(FinalEvent final) => Signal(final.JobId, final);
+    private void Signal(FinalEvent final)
+    {
+        if (final.Deleted) recent?.Forget(final.JobId);
+        Signal(final.JobId, final);
+    }
 
     /// <summary>Wakes the job's waiters: with <paramref name="final"/>, every one; without (progress), those that asked for it.</summary>
     private void Signal(string jobId, FinalEvent? final)
@@ -102,10 +106,11 @@ public sealed class JobEventWaiter(Task<FinalEvent?> signal, Action unregister) 
 }
 
 /// <summary>A message of the final-event channel (published by <c>finish_job</c> in common.lua): the job id, then
-/// <c>|</c> and flags when the end makes more work due: <c>d</c> the job has dependents, <c>w</c> a webhook; on the
+/// <c>|</c> and flags when the end makes more work due: <c>d</c> the job has dependents, <c>w</c> a webhook, or <c>x</c>
+/// alone when the message is the job's delete (<c>delete.lua</c>: those waiting on it look again and find it gone); on the
 /// events channel (not the follow-up channel) a succeeded job's short whole result follows after a second <c>|</c>
 /// (the flags may be empty): <see cref="Result"/>.</summary>
-public readonly record struct FinalEvent(string JobId, bool Dependents, bool Webhook, string? Result = null)
+public readonly record struct FinalEvent(string JobId, bool Dependents, bool Webhook, string? Result = null, bool Deleted = false)
 {
     public static FinalEvent Parse(string message)
     {
@@ -114,6 +119,7 @@ public readonly record struct FinalEvent(string JobId, bool Dependents, bool Web
         var rest = message.AsSpan(bar + 1);
         var second = rest.IndexOf('|');
         var flags = second < 0 ? rest : rest[..second];
-        return new FinalEvent(message[..bar], flags.Contains('d'), flags.Contains('w'), second < 0 ? null : rest[(second + 1)..].ToString());
+        return new FinalEvent(message[..bar], flags.Contains('d'), flags.Contains('w'), second < 0 ? null : rest[(second + 1)..].ToString(),
+            flags.Contains('x'));
     }
 }

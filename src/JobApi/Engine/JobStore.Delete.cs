@@ -14,7 +14,8 @@ public sealed partial class JobStore
         if (!JobId.IsWellFormed(id)) return (DeleteOutcome.NotFound, null);
         if (cancel && await CancelAsync(id) is null) return (DeleteOutcome.NotFound, null);
         var db = Db;
-        var r = (RedisResult[])(await db.RunAsync(LuaScripts.Delete, keys.Job(id), []))!;
+        var r = (RedisResult[])(await db.RunAsync(LuaScripts.Delete, keys.Job(id), [keys.EventsChannel.ToString(), id]))!;
+        recent.Forget(id);
         switch ((string)r[0]!)
         {
             case "gone": return (DeleteOutcome.NotFound, null);

@@ -52,7 +52,9 @@ public sealed partial class JobStore
                     local!.Finished(id);
                     local = null;
                     var done = await CreatedAsync(id, tenant, kind, payloads.Count, extras, answer, span, () => [keys.Job(id).Job], held: true);
-                    return done with { Status = Ended(done.Status!), Result = new StoredResult(ahead!.Merged, null, []) };
+                    var ended = done with { Status = Ended(done.Status!), Result = new StoredResult(ahead!.Merged, null, []) };
+                    recent.Remember(ended.Status!, ended.Result!, extras.RetainMs);
+                    return ended;
                 }
                 var held = local is not null && answer.Length > 4 && (string?)answer[4] == "held";
                 if (held)

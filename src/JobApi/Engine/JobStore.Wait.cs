@@ -35,6 +35,8 @@ public sealed partial class JobStore
         (JobEventWaiter Waiter, JobStatus Status)? watched, CancellationToken cancellationToken)
     {
         if (!JobId.IsWellFormed(id)) return (null, null);
+        // A job that ended within its submit here: the read that usually follows that submit needs no round trip.
+        if (watched is null && recent.Take(id) is { } kept) return kept;
         if (wait <= TimeSpan.Zero) return await ReadWithResultAsync(id, offset, limit);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(wait);

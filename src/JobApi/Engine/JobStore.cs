@@ -11,7 +11,7 @@ namespace JobApi.Engine;
 public sealed partial class JobStore(
     IConnectionMultiplexer redis, RedisKeys keys, JobEvents events, TenantQuota quota, IOptions<JobApiOptions> options,
     JobApiMetrics metrics, ILogger<JobStore> logger, FaultInjection faults, JobOwners owners, RedisTopology topology,
-    IEnumerable<ILocalShardRunner> localRunners)
+    IEnumerable<ILocalShardRunner> localRunners, RecentResults recent)
 {
     /// <summary>This process's worker, on a node with both roles (see <see cref="ILocalShardRunner"/>).</summary>
     private readonly ILocalShardRunner? localRunner = localRunners.FirstOrDefault();

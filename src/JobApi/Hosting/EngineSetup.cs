@@ -71,6 +71,7 @@ public static class EngineSetup
         builder.Services.AddSingleton<ProgressPublisher>();
         builder.Services.AddSingleton<WorkerRegistry>();
         builder.Services.AddSingleton<JobOwners>();
+        builder.Services.AddSingleton<RecentResults>();
         builder.Services.AddSingleton<JobStore>();
         builder.Services.AddSingleton<ShardQueue>();
         builder.Services.AddSingleton<IInputStore, RedisInputStore>();

@@ -30,6 +30,18 @@ public class FinalEventTests
         Assert.Equal(result, parsed.Result);
     }
 
+    [Theory]
+    [InlineData("01M8B3WV82X0RNM2G4DF6HFTME|x", true)]
+    [InlineData("01M8B3WV82X0RNM2G4DF6HFTME|dw", false)]
+    [InlineData("01M8B3WV82X0RNM2G4DF6HFTME||{\"text\":\"x|x\"}", false)]
+    public void A_delete_event_is_told_apart_from_a_final_event(string message, bool deleted)
+    {
+        var parsed = FinalEvent.Parse(message);
+        Assert.Equal("01M8B3WV82X0RNM2G4DF6HFTME", parsed.JobId);
+        Assert.Equal(deleted, parsed.Deleted);
+        if (deleted) Assert.False(parsed.Dependents || parsed.Webhook || parsed.Result is not null);
+    }
+
     [Fact]
     public void A_final_event_without_a_result_has_none()
     {
