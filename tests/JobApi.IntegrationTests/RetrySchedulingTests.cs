@@ -1,10 +1,12 @@
 using System.Text.Json;
 using JobApi.Engine;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace JobApi.IntegrationTests;
 
 /// <summary>Retry meets scheduling: a retried job goes back into its own priority band, its timeoutSeconds counts
-/// again from the retry, and its callback is delivered again for the new outcome.</summary>
+/// again from the retry, its callback is delivered again for the new outcome, and a drop from rotation that a worker
+/// decided when it saw the job failed, landing after the retry, does not leave it stuck.</summary>
 [Collection(RedisCollection.Name)]
 public sealed class RetrySchedulingTests(RedisServerFixture redis, ServiceFixture service) : ApiTest(redis, service, new Dictionary<string, string?>
 {
@@ -93,5 +95,66 @@ public sealed class RetrySchedulingTests(RedisServerFixture redis, ServiceFixtur
         await TestSupport.WaitUntilAsync(() => Task.FromResult(receiver.Received.Count == 2), "the new outcome is delivered");
         var states = receiver.Received.Select(r => JsonDocument.Parse(r.Body).RootElement.State()).ToArray();
         Assert.Equal(["failed", "succeeded"], states);
+    }
+
+    /// <summary>A failed job of 8 shards of 400 ms that each fail their first attempt: after a retry, the shards whose
+    /// failure was never recorded (they were stopped, or never ran, when the first one failed the job) fail once more
+    /// and wait out a backoff, so the job needs several leases after the retry.</summary>
+    private async Task<string> FailedEightShardJobAsync()
+    {
+        var job = await Client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 400, failTimes = 1 }, shards = 8, maxAttempts = 1 });
+        Assert.Equal("failed", (await Client.WaitForFinalAsync(job.Id())).State());
+        // The worker's own drop of the failed job has landed: the drops below are the only ones after the retry.
+        await TestSupport.WaitUntilAsync(async () => await Redis.Redis.GetDatabase().SortedSetScoreAsync(Keys.Active(0), job.Id()) is null,
+            "the failed job leaves the rotation");
+        return job.Id();
+    }
+
+    private async Task AssertRetriedJobEndsAsync(string id)
+    {
+        var status = await Client.WaitForFinalAsync(id, TimeSpan.FromSeconds(30));
+        Assert.True(status.State() == "succeeded", $"the retried job did not succeed: {status}");
+        Assert.Equal(8, (await Client.ResultAsync(id)).GetProperty("shards").GetInt32());
+        // Each shard committed once.
+        Assert.Equal(8, (int)await Redis.Redis.GetDatabase().HashGetAsync(Keys.Job(id).Job, "commits"));
+    }
+
+    [Fact]
+    public async Task A_drop_from_rotation_decided_before_a_retry_that_lands_after_it_leaves_the_job_running_to_its_end()
+    {
+        // A worker's lease found the job failed and the worker dropped it from rotation; the retry came in between
+        // (its enter.lua found the job still in rotation and left it there) and the drop landed after it. Such a drop
+        // used to take the job out of the rotation and the pending index for good: its queued shards were never
+        // leased again, and no sweep could find it.
+        var id = await FailedEightShardJobAsync();
+        Assert.Equal("running", (await RetryAsync(id)).State());
+        Factory.Services.GetRequiredService<ShardQueue>().DropFromRotation(id, mayReturn: true);
+        await AssertRetriedJobEndsAsync(id);
+    }
+
+    [Fact]
+    public async Task A_retried_job_out_of_rotation_is_put_back_by_the_sweep_when_the_drop_was_never_checked()
+    {
+        // What such a late drop writes when its worker dies before it reads the job's state again: the job leaves the
+        // rotation, its pending entry stays. The sweep puts it back once no worker has seen it for a lease TTL.
+        var id = await FailedEightShardJobAsync();
+        Assert.Equal("running", (await RetryAsync(id)).State());
+        var db = Redis.Redis.GetDatabase();
+        await db.ScriptEvaluateAsync(LuaScripts.Drop, Keys.RotationKeys(0), [id]);
+        Assert.True(await db.SortedSetScoreAsync(Keys.Pending(0), id) is not null, "the retried job is not in the pending index");
+        await AssertRetriedJobEndsAsync(id);
+    }
+
+    [Fact]
+    public async Task A_failed_job_keeps_its_pending_entry_until_the_sweep_finds_it_finished()
+    {
+        // Its drop from rotation leaves the entry (a retry may bring the job back before the drop lands); the sweep
+        // forgets it, so the index of unfinished jobs does not grow with failed ones.
+        var id = await FailedJobAsync(new { }, sleepMs: 0);
+        var db = Redis.Redis.GetDatabase();
+        await TestSupport.WaitUntilAsync(async () => await db.SortedSetScoreAsync(Keys.Active(0), id) is null, "the failed job leaves the rotation");
+        Assert.True(await db.SortedSetScoreAsync(Keys.Pending(0), id) is not null, "the failed job left the pending index with the rotation");
+        await TestSupport.WaitUntilAsync(async () => await db.SortedSetScoreAsync(Keys.Pending(0), id) is null,
+            "the sweep forgets the failed job's pending entry");
     }
 }

@@ -10,10 +10,12 @@ public sealed record LeasedShard(int Index, int Attempt, string Payload);
 
 public enum LeaseKind { Shards, Merge, Idle, Finished }
 
-/// <summary>What one lease call gave: shards under one lease (fence), the merge, or nothing.</summary>
+/// <summary>What one lease call gave: shards under one lease (fence), the merge, or nothing. A job with nothing to lease
+/// any more (<see cref="LeaseKind.Finished"/>) has the state the lease found in <paramref name="FinalState"/>: succeeded,
+/// failed, canceled or waiting, or null when the job was gone.</summary>
 public sealed record LeaseGrant(
     string JobId, LeaseKind Kind, string JobKind = "", long Fence = 0, int Total = 0, long StartedAt = 0,
-    string? MergeContext = null, IReadOnlyList<LeasedShard>? Shards = null);
+    string? MergeContext = null, IReadOnlyList<LeasedShard>? Shards = null, string? FinalState = null);
 
 public enum CommitOutcome { Committed, CommittedMerge, Finished, Stale, JobFinished }
 
@@ -83,7 +85,7 @@ public sealed partial class ShardQueue(IConnectionMultiplexer redis, RedisKeys k
                     string.IsNullOrEmpty(context) ? null : context, shards);
             case "merge": return new LeaseGrant(jobId, LeaseKind.Merge);
             case "idle": return new LeaseGrant(jobId, LeaseKind.Idle);
-            default: return new LeaseGrant(jobId, LeaseKind.Finished);
+            default: return new LeaseGrant(jobId, LeaseKind.Finished, FinalState: (string)r[0]! == "final" ? (string?)r[1] : null);
         }
     }
 

@@ -10,8 +10,9 @@ namespace JobApi.Workers;
 /// The safety sweep. Expired leases are reaped inside the lease script whenever a worker visits a job;
 /// this service makes sure every unfinished job keeps being visited: a job that no worker has looked at
 /// for a while (its entry in the rotation was lost, e.g. to a Redis restart inside the fsync window) is
-/// put back. It also forgets index entries of jobs whose retention has passed and releases the quota share of
-/// finished jobs.
+/// put back (also one a late drop from rotation took out after a retry, when the worker that dropped it died before
+/// checking it again: such a drop leaves the pending entry). It also forgets the pending entries of finished jobs and
+/// the index entries of jobs whose retention has passed, and releases the quota share of finished jobs.
 /// </summary>
 public sealed partial class LeaseReaper(
     IConnectionMultiplexer redis, RedisKeys keys, TenantQuota quota, IOptions<JobApiOptions> options, ILogger<LeaseReaper> logger)
@@ -82,6 +83,7 @@ public sealed partial class LeaseReaper(
             var batch = db.CreateBatch();
             var reads = entries.Select(e => batch.HashGetAsync(keys.Job(e.Element!).Job, ["state", "seenAt", "priority"])).ToArray();
             batch.Execute();
+            var forget = new List<SortedSetEntry>();
             for (var i = 0; i < entries.Length; i++)
             {
                 var id = (string)entries[i].Element!;
@@ -89,8 +91,7 @@ public sealed partial class LeaseReaper(
                 if (v[0].IsNull || JobStates.IsFinal(v[0]!))
                 {
                     // Gone (retention passed, or never created) or finished: nothing left to run.
-                    if (!v[0].IsNull || nowMs - (long)entries[i].Score > 60_000)
-                        await db.SortedSetRemoveAsync(pending, id);
+                    if (!v[0].IsNull || nowMs - (long)entries[i].Score > 60_000) forget.Add(entries[i]);
                     continue;
                 }
                 // A waiting job is out of rotation on purpose: the scheduler queues it when it is due.
@@ -104,9 +105,27 @@ public sealed partial class LeaseReaper(
                     requeued++;
                 }
             }
+            if (forget.Count > 0) await ForgetAsync(db, pending, forget);
             if (entries.Length < Page) break;
         }
         return requeued;
+    }
+
+    /// <summary>Removes the pending entries of jobs found finished or gone, then reads their states again: a failed job
+    /// retried between the first read and the removal (its retry found the entry and left it as it was) gets its entry
+    /// back, so the sweep keeps watching it until it ends.</summary>
+    private async Task ForgetAsync(IDatabase db, RedisKey pending, List<SortedSetEntry> entries)
+    {
+        await db.SortedSetRemoveAsync(pending, [.. entries.Select(e => e.Element)]);
+        var batch = db.CreateBatch();
+        var states = entries.Select(e => batch.HashGetAsync(keys.Job(e.Element!).Job, "state")).ToArray();
+        batch.Execute();
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var state = await states[i];
+            if (!state.IsNull && !JobStates.IsFinal(state!))
+                await db.SortedSetAddAsync(pending, entries[i].Element, entries[i].Score, SortedSetWhen.NotExists);
+        }
     }
 
     /// <summary>Forgets the entries of one index (a partition's job index or a tenant's job list) whose job has expired,

@@ -119,7 +119,7 @@ public sealed partial class ShardWorker
                 if (outcome == "ok") metrics.JobSucceeded();
                 else metrics.JobFailed();
                 Log.JobFinished(logger, jobId, outcome == "ok" ? JobStates.Succeeded : JobStates.Failed);
-                queue.DropFromRotation(jobId);
+                queue.DropFromRotation(jobId, mayReturn: outcome == "failed"); // a failed job may be retried
             }
         }
         finally

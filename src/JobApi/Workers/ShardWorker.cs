@@ -187,7 +187,9 @@ public sealed partial class ShardWorker(
                         found = true;
                         break;
                     case LeaseKind.Finished:
-                        queue.DropFromRotation(grant.JobId);
+                        // Only a job that succeeded or was canceled has ended for good: a failed one may be retried, a
+                        // waiting one queued, and a gone one may be a submit still on its way (see DropFromRotation).
+                        queue.DropFromRotation(grant.JobId, mayReturn: grant.FinalState is not (JobStates.Succeeded or JobStates.Canceled));
                         break;
                 }
             }
