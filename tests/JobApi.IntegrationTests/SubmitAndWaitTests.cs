@@ -353,4 +353,34 @@ public sealed class SubmitAndWaitTests(RedisServerFixture redis, ServiceFixture 
         Assert.Null(woken.Value.Result);
         Assert.False(kept.Holds(id));
     }
+
+    [Fact]
+    public async Task A_job_that_ends_in_its_submit_is_checked_against_the_caps_but_never_counted()
+    {
+        var tenant = Keys.Tenant("default");
+        var db = Redis.Redis.GetDatabase();
+        var ended = await SubmitEndedAsync(new { });
+        // Never open, so it holds no share of the tenant's caps: no ledger entry, nothing for the sweep to release.
+        Assert.False(await db.HashExistsAsync(tenant.Open, ended.Status!.Id));
+
+        // A tenant over its cap of unfinished jobs: the same submit (its shard runs first, as the one before it did:
+        // the worker is idle and the kind short here) is refused, and writes nothing.
+        // (A ledger entry for a job about to be submitted: recent and not final, so no settle releases it.)
+        var holder = JobId.New();
+        var quota = Factory.Services.GetRequiredService<TenantQuota>();
+        await db.HashSetAsync(tenant.Open, holder, "0|0|1000000000");
+        await db.HashIncrementAsync(tenant.Usage, "jobs", 1_000_000_000);
+        try
+        {
+            var before = (await KeysAsync("{*}:job")).Count;
+            var refused = await SubmitNoopThroughEngineAsync(new { });
+            Assert.Equal("JobApi:Limits:MaxRunningJobsPerTenant", refused.Quota?.Limit);
+            Assert.Null(refused.Status);
+            Assert.Equal(before, (await KeysAsync("{*}:job")).Count);
+        }
+        finally
+        {
+            Assert.Equal(1, await quota.ReleaseAsync("default", [holder]));
+        }
+    }
 }

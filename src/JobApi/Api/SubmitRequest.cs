@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 namespace JobApi.Api;
 
 /// <summary>The body of <c>POST /v1/jobs</c>.</summary>
+[Microsoft.AspNetCore.Mvc.ModelBinding.Validation.ValidateNever]
 public sealed class SubmitRequest
 {
     /// <summary>A kind from <c>GET /v1/kinds</c>, e.g. <c>primes</c>.</summary>

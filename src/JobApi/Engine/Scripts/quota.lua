@@ -3,6 +3,8 @@
 -- ARGV reserve: 'reserve', id, shards, bytes, maxJobs, maxShards, maxBytes, ttlMs, jobs (1 for a job, 0 for an
 --   uploaded input, whose ledger id is 'input:<id>'; a cap of 0 is off)
 --   Returns {1} when counted (or already counted), {0, limit, used, max} when a cap would be exceeded.
+-- ARGV check: as reserve, with 'check' first: the caps are checked as reserve checks them, and nothing is counted (a
+--   job that ends within its submit is never open, so it holds no share). Returns as reserve.
 -- ARGV release: 'release', id1, id2, ... Returns how many of them were counted and are now released.
 -- A job is counted at most once and released at most once: the open hash is the ledger.
 local op, id = ARGV[1], ARGV[2]
@@ -23,7 +25,7 @@ if op == 'release' then
   if released > 0 and redis.call('HLEN', KEYS[2]) == 0 then redis.call('DEL', KEYS[1]) end -- nothing open: the counters are all 0
   return released
 end
-if redis.call('HEXISTS', KEYS[2], id) == 1 then return { 1 } end
+if op ~= 'check' and redis.call('HEXISTS', KEYS[2], id) == 1 then return { 1 } end
 local shards, bytes, jobs = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[9] or '1')
 local used = redis.call('HMGET', KEYS[1], 'jobs', 'shards', 'bytes')
 local checks = {
@@ -34,6 +36,7 @@ local checks = {
 for _, c in ipairs(checks) do
   if c[4] > 0 and c[2] + c[3] > c[4] then return { 0, c[1], c[2], c[4] } end
 end
+if op == 'check' then return { 1 } end
 -- ARGV's own strings, not the numbers read from them: formatting a number for Redis costs as much as a command.
 local jobs_s = ARGV[9] or '1'
 redis.call('HSET', KEYS[2], id, ARGV[3] .. '|' .. ARGV[4] .. '|' .. jobs_s)

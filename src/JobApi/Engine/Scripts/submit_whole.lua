@@ -13,8 +13,13 @@
 -- Returns {'quota', limit, used, max} when a cap refuses the job, otherwise submit.lua's reply, with a fifth element
 -- 'held' when the worker of ARGV[6] holds the job's shard, or 'ended' when the job ended here with the result ARGV[9].
 local id, q = ARGV[1], tonumber(ARGV[12])
+-- A job whose shard ran in the submit ends in this call (below, when it is created as the lone job it was run as): it
+-- is never open, so the quota only checks that the caps leave room for it, as for any job, and counts nothing.
+local ran_ahead = ARGV[6] ~= '' and ARGV[9] ~= ''
 if q > 0 then
-  local r = reserve({ KEYS[14], KEYS[15] }, { unpack(ARGV, 13, 12 + q) })
+  local quota_args = { unpack(ARGV, 13, 12 + q) }
+  if ran_ahead then quota_args[1] = 'check' end
+  local r = reserve({ KEYS[14], KEYS[15] }, quota_args)
   if r[1] ~= 1 then return { 'quota', r[2], r[3], r[4] } end
 end
 redis.call('ZADD', KEYS[16], 0, id)
@@ -28,7 +33,7 @@ local reply = create(KEYS, args)
 -- idle: that worker holds it from the start, the hold its first lease would take (take_hold, as in lease.lua), and
 -- no other worker is woken for it.
 local lone = reply[1] == 1 and reply[3] == 'queued' and ARGV[6] ~= '' and args[2] == '1' and args[6] ~= ''
-if lone and ARGV[9] ~= '' then
+if lone and ran_ahead then
   -- Its worker ran the shard in the submit and merged it: the job ends under that hold, as the hold's commit would
   -- end it (commit.lua), in the same call. It never waits, so it joins neither the pending index nor the rotation.
   take_hold(ARGV[6], ARGV[7], ARGV[8], '1')
@@ -37,6 +42,9 @@ if lone and ARGV[9] ~= '' then
     { fields = { 'commits', 1 }, result = ARGV[9], whole = true, clean = true, bare = true })
   return { 1, reply[2], 'succeeded', reply[4], 'ended' }
 end
+-- A shard run ahead for a job that is not created as the lone job it was run as (never, for a plain submit with a
+-- fresh id): the job is open after all, and counted now; the check above, in this same call, leaves room for it.
+if ran_ahead and reply[1] == 1 and q > 0 then reserve({ KEYS[14], KEYS[15] }, { unpack(ARGV, 13, 12 + q) }) end
 -- Every other job is in the pending index, which the sweep reads (a job is never without its index entries).
 redis.call('ZADD', KEYS[17], 'NX', ARGV[3], id)
 if reply[1] == 1 and reply[3] == 'queued' then
