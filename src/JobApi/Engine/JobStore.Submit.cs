@@ -213,7 +213,11 @@ public sealed partial class JobStore
 
     /// <summary>Puts a queued job into the rotation of its priority band in its partition, at the back of the turn
     /// order unless it is there already (enter.lua), and wakes idle workers.</summary>
-    internal Task[] EnterRotation(IBatch batch, string id, int priority) => [EnterRotation(batch, keys, id, priority), batch.PublishAsync(keys.NudgeChannel, id)];
+    internal Task[] EnterRotation(IBatch batch, string id, int priority) => EnterRotationAndNudge(batch, keys, id, priority);
+
+    /// <summary><see cref="EnterRotation(IBatch, string, int)"/> for callers without a store (the worker's queue).</summary>
+    internal static Task[] EnterRotationAndNudge(IBatch batch, RedisKeys keys, string id, int priority) =>
+        [EnterRotation(batch, keys, id, priority), batch.PublishAsync(keys.NudgeChannel, id)];
 
     /// <summary>enter.lua for the job: true when it was added, false when it was in the rotation already.</summary>
     internal static async Task<bool> EnterRotation(IDatabaseAsync db, RedisKeys keys, string id, int priority)

@@ -118,8 +118,7 @@ public sealed partial class ShardQueue
                 if (h[0] != JobStates.Queued && h[0] != JobStates.Running) continue;
                 var id = jobIds[i];
                 writes.Add(back.SortedSetAddAsync(keys.Pending(keys.PartitionOf(id)), id, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), SortedSetWhen.NotExists));
-                writes.Add(JobStore.EnterRotation(back, keys, id, h[1].IsNull ? 0 : (int)h[1]));
-                writes.Add(back.PublishAsync(keys.NudgeChannel, id));
+                writes.AddRange(JobStore.EnterRotationAndNudge(back, keys, id, h[1].IsNull ? 0 : (int)h[1]));
             }
             if (writes.Count == 0) return;
             back.Execute();
