@@ -355,6 +355,32 @@ public sealed class SubmitAndWaitTests(RedisServerFixture redis, ServiceFixture 
     }
 
     [Fact]
+    public async Task The_result_of_a_job_submitted_here_that_ends_soon_after_comes_with_its_final_event_and_is_read_once_from_this_node()
+    {
+        // Two shards: never run in the submit, so the job ends by its commits, and its final event carries the result.
+        var id = (await Client.SubmitAsync(new { kind = "noop", input = new { }, shards = 2 })).Id();
+        var db = Redis.Redis.GetDatabase();
+        for (var clock = System.Diagnostics.Stopwatch.StartNew(); !Recent.Holds(id) && clock.Elapsed < TimeSpan.FromSeconds(10);)
+            await Task.Delay(10);
+        Assert.True(Recent.Holds(id), "the final event's result was not kept");
+        Assert.Equal("succeeded", (string?)await db.HashGetAsync(Keys.Job(id).Job, "state"));
+        var stored = (string?)await db.StringGetAsync(Keys.Job(id).Result) ?? (string?)await db.HashGetAsync(Keys.Job(id).Job, "result");
+        // The first read is answered here and takes the entry; the next one reads Redis: both as Redis holds it.
+        var first = await Client.GetJsonAsync($"/v1/jobs/{id}/result?waitSeconds=5");
+        Assert.False(Recent.Holds(id));
+        var second = await Client.GetJsonAsync($"/v1/jobs/{id}/result");
+        Assert.Equal(first.GetRawText(), second.GetRawText());
+        Assert.Equal(stored, first.GetProperty("result").GetRawText());
+        Assert.Equal(2, first.GetProperty("result").GetProperty("shards").GetInt32());
+
+        // A submit that waits (Prefer: wait) takes the result from the event itself: nothing is kept for it.
+        using var waited = await SubmitAsync(new { kind = "noop", input = new { }, shards = 2 }, "wait=10");
+        Assert.Equal(200, (int)waited.StatusCode);
+        var waitedId = (await waited.Content.ReadFromJsonAsync<JsonElement>()).Id();
+        Assert.False(Recent.Holds(waitedId) || Recent.Expects(waitedId));
+    }
+
+    [Fact]
     public async Task A_job_that_ends_in_its_submit_is_checked_against_the_caps_but_never_counted()
     {
         var tenant = Keys.Tenant("default");

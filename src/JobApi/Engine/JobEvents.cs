@@ -76,6 +76,7 @@ public sealed class JobEvents(IConnectionMultiplexer redis, RedisKeys keys, Rece
     private void Signal(FinalEvent final)
     {
         if (final.Deleted) recent?.Forget(final.JobId);
+        else if (final.Result is { } result) recent?.Arrived(final.JobId, result);
         Signal(final.JobId, final);
     }
 

@@ -64,7 +64,7 @@ public sealed partial class JobStore
                     run.Run(Grant((long)answer[1]));
                 }
                 // Every key written is on the one server: the job hash names it.
-                return await CreatedAsync(id, tenant, kind, payloads.Count, extras, answer, span, () => [keys.Job(id).Job], held);
+                return Expecting(await CreatedAsync(id, tenant, kind, payloads.Count, extras, answer, span, () => [keys.Job(id).Job], held), extras, newId);
             }
             finally
             {
@@ -142,7 +142,16 @@ public sealed partial class JobStore
             await Task.WhenAll(pushes);
         }
         if (!created) return new SubmitOutcome(await GetStatusAsync(id) ?? throw new InvalidOperationException($"Job {id} vanished right after it was found."), false);
-        return await CreatedAsync(id, tenant, kind, payloads.Count, extras, (RedisResult[])reply!, span, () => written);
+        return Expecting(await CreatedAsync(id, tenant, kind, payloads.Count, extras, (RedisResult[])reply!, span, () => written), extras, newId);
+    }
+
+    /// <summary>A job created here that may end within moments (it does not wait to be due) is expected, so that its
+    /// final event's short result is kept for the read that usually follows. Not when the caller watches the job already
+    /// (<paramref name="newId"/>, from <see cref="WatchNewJobAsync"/>): that caller's wait takes the result from the event.</summary>
+    private SubmitOutcome Expecting(SubmitOutcome created, SubmitOptions extras, string? newId)
+    {
+        if (newId is null && !extras.Waits) recent.Expect(created.Status!, extras.RetainMs);
+        return created;
     }
 
     /// <summary>submit.lua's arguments.</summary>

@@ -4,13 +4,16 @@ using Microsoft.Extensions.Options;
 
 namespace JobApi.Engine;
 
-/// <summary>The results of jobs that ended within their submit on this node (a lone job of a short kind that this
-/// node's idle worker ran ahead), kept a moment so that what a caller does next, reading the result, needs no round
-/// trip. A result is final once it is there, so an entry can only go stale by the job's end of life: an entry is taken
-/// by its first read, lives at most <see cref="MaxLife"/> (never more than half the job's retention, so it never outlives
-/// the job), and goes when the job is deleted: through this node at once, through another one when its delete event
-/// (<c>delete.lua</c> publishes it on the events channel) arrives here, normally well under a millisecond. Bounded in
-/// bytes; results over <see cref="MaxEntryChars"/> and paged results (with <c>items</c> in a list) are not kept.</summary>
+/// <summary>The results of jobs submitted through this node that ended soon after, kept a moment so that what a caller
+/// does next, reading the result, needs no round trip: a job that ended within its submit (a lone job of a short kind
+/// that this node's idle worker ran ahead) is kept with its submit; any other job submitted here is expected
+/// (<see cref="Expect"/>) and kept when its final event brings its short result (<see cref="Arrived"/>; every node
+/// receives every final event). A result is final once it is there, so an entry can only go stale by the job's end of
+/// life: an entry is taken by its first read, lives at most <see cref="MaxLife"/> from the submit (never more than half
+/// the job's retention, so it never outlives the job), and goes when the job is deleted: through this node at once,
+/// through another one when its delete event (<c>delete.lua</c> publishes it on the events channel) arrives here,
+/// normally well under a millisecond. Bounded in bytes; results over <see cref="MaxEntryChars"/> and paged results
+/// (with <c>items</c> in a list) are not kept.</summary>
 public sealed class RecentResults : IDisposable
 {
     public static readonly TimeSpan MaxLife = TimeSpan.FromSeconds(2);
@@ -20,6 +23,7 @@ public sealed class RecentResults : IDisposable
     private const int EntryOverhead = 512;
 
     private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = MaxChars, CompactionPercentage = 0.25 });
+    private readonly Lock _gate = new();
     private readonly TimeSpan _retention;
 
     public RecentResults(IOptions<JobApiOptions> options) => _retention = options.Value.Retention;
@@ -28,29 +32,70 @@ public sealed class RecentResults : IDisposable
     /// retention when it has one.</summary>
     public void Remember(JobStatus status, StoredResult result, long? retainMs)
     {
-        if (result.Total is not null || result.Json.Length > MaxEntryChars) return;
-        var retention = retainMs is { } ms ? TimeSpan.FromMilliseconds(ms) : _retention;
-        var life = retention / 2 < MaxLife ? retention / 2 : MaxLife;
-        if (life <= TimeSpan.Zero) return;
-        _cache.Set(status.Id, new Entry(status, result),
-            new MemoryCacheEntryOptions { Size = result.Json.Length + EntryOverhead, AbsoluteExpirationRelativeToNow = life });
+        if (result.Total is not null || result.Json.Length > MaxEntryChars || Life(retainMs) is not { } expires) return;
+        lock (_gate) Keep(new Entry(status, result, expires));
     }
 
-    /// <summary>The job's status and result when it is kept here, which it no longer is after this.</summary>
+    /// <summary>Notes a job just submitted here, still open: its short result is kept when its final event brings it.</summary>
+    public void Expect(JobStatus status, long? retainMs)
+    {
+        if (Life(retainMs) is not { } expires) return;
+        lock (_gate) Keep(new Entry(status, null, expires));
+    }
+
+    /// <summary>A job's final event brought its short whole result: kept when the job is expected here. Called for every
+    /// final event with a result, from any node, so a job not submitted here costs one lookup.</summary>
+    public void Arrived(string id, string json)
+    {
+        if (json.Length > MaxEntryChars) return;
+        lock (_gate)
+        {
+            if (!_cache.TryGetValue(id, out Entry? expected) || expected is not { Result: null }) return;
+            Keep(new Entry(expected.Status with { State = JobStates.Succeeded }, new StoredResult(json, null, []), expected.Expires));
+        }
+    }
+
+    /// <summary>The job's status and result when it is kept here, which it no longer is after this (nor expected: a
+    /// read that finds the job still open waits for its final event itself).</summary>
     public (JobStatus Status, StoredResult Result)? Take(string id)
     {
-        if (!_cache.TryGetValue(id, out Entry? entry) || entry is null) return null;
-        _cache.Remove(id);
-        return (entry.Status, entry.Result);
+        lock (_gate)
+        {
+            if (!_cache.TryGetValue(id, out Entry? entry) || entry is null) return null;
+            _cache.Remove(id);
+            return entry.Result is { } result ? (entry.Status, result) : null;
+        }
     }
 
-    /// <summary>Whether the job's entry is here (without taking it).</summary>
-    internal bool Holds(string id) => _cache.TryGetValue(id, out _);
+    /// <summary>Whether the job's result is here (without taking it).</summary>
+    internal bool Holds(string id) => _cache.TryGetValue(id, out Entry? entry) && entry is { Result: not null };
 
-    /// <summary>Drops the job's entry (it was deleted).</summary>
-    public void Forget(string id) => _cache.Remove(id);
+    /// <summary>Whether the job is expected here (submitted, its result not arrived yet).</summary>
+    internal bool Expects(string id) => _cache.TryGetValue(id, out Entry? entry) && entry is { Result: null };
+
+    /// <summary>Drops the job's entry (it was deleted): under the lock, so that a final event handled at the same moment
+    /// on another thread cannot put the result back after it.</summary>
+    public void Forget(string id)
+    {
+        lock (_gate) _cache.Remove(id);
+    }
+
+    /// <summary>When an entry made now goes: at most <see cref="MaxLife"/>, at most half the job's retention; null
+    /// when that leaves no time.</summary>
+    private DateTimeOffset? Life(long? retainMs)
+    {
+        var retention = retainMs is { } ms ? TimeSpan.FromMilliseconds(ms) : _retention;
+        var life = retention / 2 < MaxLife ? retention / 2 : MaxLife;
+        return life > TimeSpan.Zero ? DateTimeOffset.UtcNow + life : null;
+    }
+
+    private void Keep(Entry entry) => _cache.Set(entry.Status.Id, entry, new MemoryCacheEntryOptions
+    {
+        Size = (entry.Result?.Json.Length ?? 0) + EntryOverhead, AbsoluteExpiration = entry.Expires,
+    });
 
     public void Dispose() => _cache.Dispose();
 
-    private sealed record Entry(JobStatus Status, StoredResult Result);
+    /// <summary>A job's result (null while it is expected) and when the entry goes, fixed at the submit.</summary>
+    private sealed record Entry(JobStatus Status, StoredResult? Result, DateTimeOffset Expires);
 }

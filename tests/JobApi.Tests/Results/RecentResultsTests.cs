@@ -5,8 +5,9 @@ using StackExchange.Redis;
 
 namespace JobApi.Tests.Results;
 
-/// <summary>What a node keeps of jobs that ended within their submit there: taken by the first read, short-lived,
-/// never longer than half the job's retention, and only short whole results.</summary>
+/// <summary>What a node keeps of jobs submitted there: the result of one that ended within its submit, or of one
+/// expected there whose final event brought it; taken by the first read, short-lived, never longer than half the job's
+/// retention (counted from the submit), and only short whole results.</summary>
 public class RecentResultsTests
 {
     private static RecentResults Recent(TimeSpan? retention = null) =>
@@ -73,6 +74,71 @@ public class RecentResultsTests
         Assert.True(longLived.Holds(byCap) || clock.Elapsed >= RecentResults.MaxLife);
         Assert.True(await GoneAsync(longLived, byCap), "kept past the cap");
         Assert.InRange(clock.Elapsed, RecentResults.MaxLife - TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(30));
+    }
+
+    private static JobStatus Queued(string id) =>
+        new(id, "noop", JobStates.Queued, new ShardCounts(2, 2, 0, 0, 0), 0, 0, DateTime.UtcNow, null, null, null);
+
+    [Fact]
+    public void An_expected_job_is_kept_when_its_final_event_brings_its_result()
+    {
+        using var recent = Recent();
+        var id = JobId.New();
+        recent.Expect(Queued(id), null);
+        Assert.True(recent.Expects(id));
+        Assert.False(recent.Holds(id));
+        recent.Arrived(id, "{\"shards\":2}");
+        Assert.True(recent.Holds(id));
+        var taken = recent.Take(id);
+        Assert.NotNull(taken);
+        Assert.Equal((id, "noop", JobStates.Succeeded), (taken.Value.Status.Id, taken.Value.Status.Kind, taken.Value.Status.State));
+        Assert.Equal("{\"shards\":2}", taken.Value.Result.Json);
+        Assert.Null(taken.Value.Result.Total);
+        Assert.Null(recent.Take(id));
+    }
+
+    [Fact]
+    public void Results_of_jobs_not_expected_here_and_results_too_long_are_not_kept()
+    {
+        using var recent = Recent();
+        var (elsewhere, longer) = (JobId.New(), JobId.New());
+        recent.Arrived(elsewhere, "{}");
+        Assert.False(recent.Holds(elsewhere));
+        Assert.False(recent.Expects(elsewhere));
+        recent.Expect(Queued(longer), null);
+        recent.Arrived(longer, new string('1', RecentResults.MaxEntryChars + 1));
+        Assert.False(recent.Holds(longer));
+        Assert.Null(recent.Take(longer));
+    }
+
+    [Fact]
+    public void A_read_that_finds_the_job_still_expected_takes_the_expectation_and_a_deleted_job_is_no_longer_expected()
+    {
+        using var recent = Recent();
+        var (read, deleted) = (JobId.New(), JobId.New());
+        recent.Expect(Queued(read), null);
+        Assert.Null(recent.Take(read)); // that read waits for the job's end itself
+        Assert.False(recent.Expects(read));
+        recent.Arrived(read, "{}");
+        Assert.False(recent.Holds(read));
+
+        recent.Expect(Queued(deleted), null);
+        recent.Forget(deleted);
+        recent.Arrived(deleted, "{}");
+        Assert.False(recent.Holds(deleted));
+    }
+
+    [Fact]
+    public async Task An_expected_jobs_life_counts_from_its_submit()
+    {
+        using var recent = Recent();
+        var id = JobId.New();
+        recent.Expect(Queued(id), retainMs: 100); // its own retention: 50 ms from now
+        Assert.True(recent.Expects(id));
+        await Task.Delay(300);
+        recent.Arrived(id, "{}");
+        Assert.False(recent.Holds(id));
+        Assert.False(recent.Expects(id));
     }
 
     private static async Task<bool> GoneAsync(RecentResults recent, string id)
