@@ -381,6 +381,30 @@ public sealed class SubmitAndWaitTests(RedisServerFixture redis, ServiceFixture 
     }
 
     [Fact]
+    public async Task A_read_waiting_on_a_job_submitted_here_ends_with_its_final_event_and_a_lost_event_costs_at_most_the_entrys_life()
+    {
+        // Read at once: the job (two shards, never run in the submit) is most likely still open, and its final event
+        // brings the result to the waiting read; whichever comes first, the answer is what Redis holds.
+        var id = (await Client.SubmitAsync(new { kind = "noop", input = new { }, shards = 2 })).Id();
+        var read = await Client.GetJsonAsync($"/v1/jobs/{id}/result?waitSeconds=10");
+        Assert.False(Recent.Holds(id) || Recent.Expects(id));
+        var db = Redis.Redis.GetDatabase();
+        var stored = (string?)await db.StringGetAsync(Keys.Job(id).Result) ?? (string?)await db.HashGetAsync(Keys.Job(id).Job, "result");
+        Assert.Equal(stored, read.GetProperty("result").GetRawText());
+
+        // A job expected here whose final event never comes (it ended before it was expected, as if the event had been
+        // lost): the waiting read trusts the event only for the entry's life, then reads the job.
+        var ended = (await Client.SubmitAsync(new { kind = "noop", input = new { }, shards = 2 })).Id();
+        Assert.Equal("succeeded", (await Client.WaitForFinalAsync(ended)).State());
+        Recent.Take(ended);
+        Recent.Expect(new JobStatus(ended, "noop", JobStates.Queued, new ShardCounts(2, 2, 0, 0, 0), 0, 0, DateTime.UtcNow, null, null, null), null);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var late = await Client.GetJsonAsync($"/v1/jobs/{ended}/result?waitSeconds=30");
+        Assert.Equal(2, late.GetProperty("result").GetProperty("shards").GetInt32());
+        Assert.InRange(clock.Elapsed, RecentResults.MaxLife - TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(25));
+    }
+
+    [Fact]
     public async Task A_job_that_ends_in_its_submit_is_checked_against_the_caps_but_never_counted()
     {
         var tenant = Keys.Tenant("default");

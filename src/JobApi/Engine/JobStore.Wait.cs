@@ -35,16 +35,41 @@ public sealed partial class JobStore
         (JobEventWaiter Waiter, JobStatus Status)? watched, CancellationToken cancellationToken)
     {
         if (!JobId.IsWellFormed(id)) return (null, null);
-        // A job that ended within its submit here: the read that usually follows that submit needs no round trip.
-        if (watched is null && recent.Take(id) is { } kept) return kept;
+        JobEventWaiter? expecting = null;
+        if (watched is null && wait > TimeSpan.Zero && recent.Expects(id))
+        {
+            // Submitted here and not ended as far as this node has heard: watch, then look again. A final event that
+            // brings the result fills the entry before it wakes the waiters, so it is either found now or wakes this
+            // wait, which then needs no read at all (as a submit that waits).
+            var waiter = await events.WatchAsync(id);
+            switch (recent.Take(id))
+            {
+                case { Result: { } result } ended:
+                    waiter.Dispose();
+                    return (ended.Status, result);
+                case { } open:
+                    (expecting, watched) = (waiter, (waiter, open.Status));
+                    break;
+                default:
+                    waiter.Dispose();
+                    break;
+            }
+        }
+        // A job that ended within its submit here, or whose final event brought its result here: the read that
+        // usually follows that submit needs no round trip.
+        else if (watched is null && recent.Take(id) is { Result: { } kept } entry) return (entry.Status, kept);
         if (wait <= TimeSpan.Zero) return await ReadWithResultAsync(id, offset, limit);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(wait);
+        using var _ = expecting;
         while (true)
         {
             using var own = watched is null ? await events.WatchAsync(id) : null; // watch before the read: no event is missed
             var waiter = own ?? watched!.Value.Waiter;
             var status = watched?.Status;
+            // An expected job's end is trusted to its event only as long as the entry would have lived: should that
+            // event be lost (a dropped subscription), the wait reads the job then, as it would have at first.
+            var trusted = waiter == expecting ? RecentResults.MaxLife : Timeout.InfiniteTimeSpan;
             watched = null;
             if (status is null)
             {
@@ -55,11 +80,15 @@ public sealed partial class JobStore
             FinalEvent? final;
             try
             {
-                final = await waiter.Signal.WaitAsync(deadline.Token);
+                final = await waiter.Signal.WaitAsync(trusted, deadline.Token);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 return await ReadWithResultAsync(id, offset, limit);
+            }
+            catch (TimeoutException)
+            {
+                continue;
             }
             // A short whole result came with the event that ended the job: no second read. Any other event: look again.
             if (final?.Result is { } json) return (status with { State = JobStates.Succeeded }, new StoredResult(json, null, []));

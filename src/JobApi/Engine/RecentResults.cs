@@ -55,15 +55,15 @@ public sealed class RecentResults : IDisposable
         }
     }
 
-    /// <summary>The job's status and result when it is kept here, which it no longer is after this (nor expected: a
-    /// read that finds the job still open waits for its final event itself).</summary>
-    public (JobStatus Status, StoredResult Result)? Take(string id)
+    /// <summary>The job's entry, which is gone after this: its status and result when the result is kept here; its
+    /// status at the submit and no result when the job is expected here (its final event has not brought a result).</summary>
+    public (JobStatus Status, StoredResult? Result)? Take(string id)
     {
         lock (_gate)
         {
             if (!_cache.TryGetValue(id, out Entry? entry) || entry is null) return null;
             _cache.Remove(id);
-            return entry.Result is { } result ? (entry.Status, result) : null;
+            return (entry.Status, entry.Result);
         }
     }
 

@@ -92,7 +92,7 @@ public class RecentResultsTests
         var taken = recent.Take(id);
         Assert.NotNull(taken);
         Assert.Equal((id, "noop", JobStates.Succeeded), (taken.Value.Status.Id, taken.Value.Status.Kind, taken.Value.Status.State));
-        Assert.Equal("{\"shards\":2}", taken.Value.Result.Json);
+        Assert.Equal("{\"shards\":2}", taken.Value.Result!.Json);
         Assert.Null(taken.Value.Result.Total);
         Assert.Null(recent.Take(id));
     }
@@ -108,7 +108,7 @@ public class RecentResultsTests
         recent.Expect(Queued(longer), null);
         recent.Arrived(longer, new string('1', RecentResults.MaxEntryChars + 1));
         Assert.False(recent.Holds(longer));
-        Assert.Null(recent.Take(longer));
+        Assert.Null(recent.Take(longer)?.Result);
     }
 
     [Fact]
@@ -117,7 +117,9 @@ public class RecentResultsTests
         using var recent = Recent();
         var (read, deleted) = (JobId.New(), JobId.New());
         recent.Expect(Queued(read), null);
-        Assert.Null(recent.Take(read)); // that read waits for the job's end itself
+        var open = recent.Take(read); // that read waits for the job's end itself
+        Assert.Equal((read, JobStates.Queued), (open?.Status.Id, open?.Status.State));
+        Assert.Null(open?.Result);
         Assert.False(recent.Expects(read));
         recent.Arrived(read, "{}");
         Assert.False(recent.Holds(read));
