@@ -355,10 +355,11 @@ public sealed class SubmitAndWaitTests(RedisServerFixture redis, ServiceFixture 
     }
 
     [Fact]
-    public async Task The_result_of_a_job_submitted_here_that_ends_soon_after_comes_with_its_final_event_and_is_read_once_from_this_node()
+    public async Task The_result_of_a_one_shard_job_submitted_here_comes_with_its_final_event_and_is_read_once_from_this_node()
     {
-        // Two shards: never run in the submit, so the job ends by its commits, and its final event carries the result.
-        var id = (await Client.SubmitAsync(new { kind = "noop", input = new { }, shards = 2 })).Id();
+        // A shard that sleeps is never run in the submit: the job ends by its worker's commit, and its final event
+        // carries the result.
+        var id = (await Client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 50 }, shards = 1 })).Id();
         var db = Redis.Redis.GetDatabase();
         for (var clock = System.Diagnostics.Stopwatch.StartNew(); !Recent.Holds(id) && clock.Elapsed < TimeSpan.FromSeconds(10);)
             await Task.Delay(10);
@@ -371,10 +372,16 @@ public sealed class SubmitAndWaitTests(RedisServerFixture redis, ServiceFixture 
         var second = await Client.GetJsonAsync($"/v1/jobs/{id}/result");
         Assert.Equal(first.GetRawText(), second.GetRawText());
         Assert.Equal(stored, first.GetProperty("result").GetRawText());
-        Assert.Equal(2, first.GetProperty("result").GetProperty("shards").GetInt32());
+        Assert.Equal(1, first.GetProperty("result").GetProperty("shards").GetInt32());
+
+        // Only one-shard jobs are expected: a job of many shards is read from Redis as before.
+        var many = (await Client.SubmitAsync(new { kind = "noop", input = new { }, shards = 2 })).Id();
+        Assert.False(Recent.Expects(many));
+        Assert.Equal("succeeded", (await Client.WaitForFinalAsync(many)).State());
+        Assert.False(Recent.Holds(many));
 
         // A submit that waits (Prefer: wait) takes the result from the event itself: nothing is kept for it.
-        using var waited = await SubmitAsync(new { kind = "noop", input = new { }, shards = 2 }, "wait=10");
+        using var waited = await SubmitAsync(new { kind = "noop", input = new { sleepMs = 50 }, shards = 1 }, "wait=10");
         Assert.Equal(200, (int)waited.StatusCode);
         var waitedId = (await waited.Content.ReadFromJsonAsync<JsonElement>()).Id();
         Assert.False(Recent.Holds(waitedId) || Recent.Expects(waitedId));
@@ -383,9 +390,9 @@ public sealed class SubmitAndWaitTests(RedisServerFixture redis, ServiceFixture 
     [Fact]
     public async Task A_read_waiting_on_a_job_submitted_here_ends_with_its_final_event_and_a_lost_event_costs_at_most_the_entrys_life()
     {
-        // Read at once: the job (two shards, never run in the submit) is most likely still open, and its final event
+        // Read at once: the job (its shard sleeps, so it is not run in the submit) is still open, and its final event
         // brings the result to the waiting read; whichever comes first, the answer is what Redis holds.
-        var id = (await Client.SubmitAsync(new { kind = "noop", input = new { }, shards = 2 })).Id();
+        var id = (await Client.SubmitAsync(new { kind = "noop", input = new { sleepMs = 300 }, shards = 1 })).Id();
         var read = await Client.GetJsonAsync($"/v1/jobs/{id}/result?waitSeconds=10");
         Assert.False(Recent.Holds(id) || Recent.Expects(id));
         var db = Redis.Redis.GetDatabase();

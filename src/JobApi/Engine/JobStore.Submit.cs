@@ -145,12 +145,14 @@ public sealed partial class JobStore
         return Expecting(await CreatedAsync(id, tenant, kind, payloads.Count, extras, (RedisResult[])reply!, span, () => written), extras, newId);
     }
 
-    /// <summary>A job created here that may end within moments (it does not wait to be due) is expected, so that its
-    /// final event's short result is kept for the read that usually follows. Not when the caller watches the job already
-    /// (<paramref name="newId"/>, from <see cref="WatchNewJobAsync"/>): that caller's wait takes the result from the event.</summary>
+    /// <summary>A one-shard job created here that may end within moments (it does not wait to be due) is expected, so
+    /// that its final event's short result is kept for the read that usually follows. Not a job of many shards (it
+    /// seldom ends within an entry's life, and when it does, the read goes to Redis as any other), and not when the
+    /// caller watches the job already (<paramref name="newId"/>, from <see cref="WatchNewJobAsync"/>): that caller's
+    /// wait takes the result from the event.</summary>
     private SubmitOutcome Expecting(SubmitOutcome created, SubmitOptions extras, string? newId)
     {
-        if (newId is null && !extras.Waits) recent.Expect(created.Status!, extras.RetainMs);
+        if (newId is null && !extras.Waits && created.Status!.Shards.Total == 1) recent.Expect(created.Status, extras.RetainMs);
         return created;
     }
 

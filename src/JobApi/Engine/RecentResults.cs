@@ -6,7 +6,7 @@ namespace JobApi.Engine;
 
 /// <summary>The results of jobs submitted through this node that ended soon after, kept a moment so that what a caller
 /// does next, reading the result, needs no round trip: a job that ended within its submit (a lone job of a short kind
-/// that this node's idle worker ran ahead) is kept with its submit; any other job submitted here is expected
+/// that this node's idle worker ran ahead) is kept with its submit; any other one-shard job submitted here is expected
 /// (<see cref="Expect"/>) and kept when its final event brings its short result (<see cref="Arrived"/>; every node
 /// receives every final event). A result is final once it is there, so an entry can only go stale by the job's end of
 /// life: an entry is taken by its first read, lives at most <see cref="MaxLife"/> from the submit (never more than half
