@@ -30,10 +30,10 @@ public static class Driver
             foreach (var c in Concurrencies([2, 8, 32])) await FanOutAsync(redis, port, results, Env("PEERS_SHARDS", 1000), c);
         if (only.Contains("S3"))
         {
-            foreach (var preferWait in new[] { false, true })
+            foreach (var seen in new[] { Seen.ResultWait, Seen.PreferWait, Seen.EventsStream })
             {
-                await LatencyAsync(redis, port, results, Env("PEERS_LAT", 1000), oneNode: false, preferWait);
-                await LatencyAsync(redis, port, results, Env("PEERS_LAT", 1000), oneNode: true, preferWait);
+                await LatencyAsync(redis, port, results, Env("PEERS_LAT", 1000), oneNode: false, seen);
+                await LatencyAsync(redis, port, results, Env("PEERS_LAT", 1000), oneNode: true, seen);
             }
         }
         return 0;
@@ -197,22 +197,34 @@ public static class Driver
         return (doc.RootElement.GetProperty("result").GetProperty("sum").GetInt64(), id);
     }
 
-    /// <summary>S3: one job at a time, from the submit call to the client seeing it completed: the submit, then its result
-    /// with waitSeconds (two requests), or with <paramref name="preferWait"/> the submit alone, with <c>Prefer: wait</c>
-    /// (its answer is the result). Against an API node and a worker node, as in the other scenarios, and against one
-    /// node with both roles, the service's default (what <c>run.sh</c> starts).</summary>
-    private static async Task LatencyAsync(RedisProbe redis, int port, Results results, int count, bool oneNode, bool preferWait)
+    /// <summary>How an S3 client learns that its job ended.</summary>
+    private enum Seen
+    {
+        /// <summary>The contract's two calls: the submit, then <c>GET /result?waitSeconds</c>.</summary>
+        ResultWait,
+        /// <summary>One call: the submit with <c>Prefer: wait</c>, whose answer is the result.</summary>
+        PreferWait,
+        /// <summary>The submit, then the job's <c>end</c> message on the tenant's events stream (<c>GET /v1/events</c>),
+        /// opened once for all jobs, as BullMQ's producer listens on its queue's events.</summary>
+        EventsStream,
+    }
+
+    /// <summary>S3: one job at a time, from the submit call to the client seeing it completed (<paramref name="seen"/>).
+    /// Against an API node and a worker node, as in the other scenarios, and against one node with both roles, the
+    /// service's default (what <c>run.sh</c> starts).</summary>
+    private static async Task LatencyAsync(RedisProbe redis, int port, Results results, int count, bool oneNode, Seen seen)
     {
         await redis.FlushAsync();
         await using var api = await ServiceNode.StartAsync($"127.0.0.1:{port}", oneNode ? "Api,Worker" : "Api", 1, Prefix);
         await using var worker = oneNode ? null : await ServiceNode.StartAsync($"127.0.0.1:{port}", "Worker", 1, Prefix);
         using var http = Client(api);
+        await using var stream = seen == Seen.EventsStream ? await EndsStream.OpenAsync(http) : null;
         var total = new List<double>();
         var enqueue = new List<double>();
         for (var i = -50; i < count; i++)
         {
             var clock = Stopwatch.StartNew();
-            if (preferWait)
+            if (seen == Seen.PreferWait)
             {
                 using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/jobs") { Content = JsonBody(NoopBody) };
                 request.Headers.Add("Prefer", "wait=30");
@@ -225,18 +237,32 @@ public static class Driver
             }
             var id = await PostAsync(http, NoopBody);
             var submitted = clock.Elapsed.TotalMilliseconds;
-            using var response = await http.GetAsync($"/v1/jobs/{id}/result?waitSeconds=30");
-            if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"job {id}: {await response.Content.ReadAsStringAsync()}");
+            if (stream is not null)
+            {
+                var end = await stream.EndOfAsync(id).WaitAsync(TimeSpan.FromSeconds(30));
+                if (end.GetProperty("state").GetString() != "succeeded" || end.GetProperty("result").GetProperty("shards").GetInt32() != 1)
+                    throw new InvalidOperationException($"job {id}: {end}");
+            }
+            else
+            {
+                using var response = await http.GetAsync($"/v1/jobs/{id}/result?waitSeconds=30");
+                if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"job {id}: {await response.Content.ReadAsStringAsync()}");
+            }
             if (i < 0) continue; // warm-up
             total.Add(clock.Elapsed.TotalMilliseconds);
             enqueue.Add(submitted);
         }
         total.Sort();
         enqueue.Sort();
-        var setting = (oneNode ? "concurrency=1, one node (Api,Worker), " : "concurrency=1, ") + (preferWait ? "submit with Prefer: wait" : "result?waitSeconds");
+        var setting = (oneNode ? "concurrency=1, one node (Api,Worker), " : "concurrency=1, ") + seen switch
+        {
+            Seen.PreferWait => "submit with Prefer: wait",
+            Seen.EventsStream => "submit, end on GET /v1/events",
+            _ => "result?waitSeconds",
+        };
         results.Add("S3", setting, "latency_p50_ms", Pct(total, 50), "ms", new { n = count });
         // With Prefer: wait the submit call is the whole round trip.
-        var calls = preferWait ? total : enqueue;
+        var calls = seen == Seen.PreferWait ? total : enqueue;
         results.Add("S3", setting, "latency_p99_ms", Pct(total, 99), "ms", new
         {
             n = count, p90 = Pct(total, 90), p999 = Pct(total, 99.9), mean = total.Average(), max = total[^1],

@@ -37,6 +37,13 @@ public static class Problems
     public const string RateLimited = "urn:jobapi:problem:rate-limited";
     public const string QuotaExceeded = "urn:jobapi:problem:quota-exceeded";
     public const string RedisMemory = "urn:jobapi:problem:redis-memory-full";
+    public const string TooManyStreams = "urn:jobapi:problem:too-many-event-streams";
+
+    public static ProblemDetails StreamsFull(int max) => new()
+    {
+        Type = TooManyStreams, Title = "Too many events streams", Status = StatusCodes.Status503ServiceUnavailable,
+        Detail = $"This node has {max} tenant events streams open (JobApi:Limits:MaxEventStreams); try again later or on another node.",
+    };
 
     /// <summary>Seconds a client should wait before retrying a submit refused by a quota or the memory guard.</summary>
     public const int QuotaRetryAfterSeconds = 5;

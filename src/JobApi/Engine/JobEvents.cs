@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Collections.Immutable;
 using StackExchange.Redis;
 
 namespace JobApi.Engine;
@@ -14,6 +15,7 @@ public sealed class JobEvents(IConnectionMultiplexer redis, RedisKeys keys, Rece
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<TaskCompletionSource<FinalEvent?>, bool>> _waiters = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _subscribeLock = new(1, 1);
     private volatile bool _subscribed;
+    private ImmutableArray<Action<FinalEvent>> _listeners = [];
 
     /// <summary>Registers a waiter for a job's next event. Register before reading the state, so no event is missed.</summary>
     /// <param name="jobId">The job.</param>
@@ -33,6 +35,16 @@ public sealed class JobEvents(IConnectionMultiplexer redis, RedisKeys keys, Rece
                 if (set.IsEmpty) _waiters.TryRemove(new KeyValuePair<string, ConcurrentDictionary<TaskCompletionSource<FinalEvent?>, bool>>(jobId, set));
             }
         });
+    }
+
+    /// <summary>Calls <paramref name="listener"/> with every job's final event this node hears (every job's, from any
+    /// node; deletes and probes included), on the subscription's thread, until the returned registration is disposed:
+    /// it has to return at once (hand the event on, never wait).</summary>
+    public async Task<IDisposable> ListenAsync(Action<FinalEvent> listener)
+    {
+        await EnsureSubscribedAsync();
+        ImmutableInterlocked.Update(ref _listeners, l => l.Add(listener));
+        return new Registration(() => ImmutableInterlocked.Update(ref _listeners, l => l.Remove(listener)));
     }
 
     private async Task EnsureSubscribedAsync()
@@ -78,6 +90,7 @@ public sealed class JobEvents(IConnectionMultiplexer redis, RedisKeys keys, Rece
         if (final.Deleted) recent?.Forget(final.JobId);
         else if (final.Result is { } result) recent?.Arrived(final.JobId, result);
         Signal(final.JobId, final);
+        foreach (var listener in _listeners) listener(final);
     }
 
     /// <summary>Wakes the job's waiters: with <paramref name="final"/>, every one; without (progress), those that asked for it.</summary>
@@ -96,6 +109,13 @@ public sealed class JobEvents(IConnectionMultiplexer redis, RedisKeys keys, Rece
         await redis.GetSubscriber().UnsubscribeAsync(keys.EventsChannel);
         await redis.GetSubscriber().UnsubscribeAsync(keys.ProgressChannel);
     }
+}
+
+/// <summary>A listener's registration (<see cref="JobEvents.ListenAsync"/>); dispose it to stop.</summary>
+internal sealed class Registration(Action unregister) : IDisposable
+{
+    private Action? _unregister = unregister;
+    public void Dispose() => Interlocked.Exchange(ref _unregister, null)?.Invoke();
 }
 
 /// <summary>One registration; dispose it when done waiting.</summary>

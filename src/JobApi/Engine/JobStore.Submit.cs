@@ -24,6 +24,9 @@ public sealed partial class JobStore
         extras ??= SubmitOptions.None;
         var bodyHash = BodyHash(kind, input, shards, maxAttempts, extras);
         var id = newId ?? JobId.New();
+        // Known before the job exists, so that its final event, which can come before the script's reply, finds its
+        // tenant here (a tenant's events stream). An id is never reused: one whose job is never created stays unknown.
+        owners.Remember(id, tenant);
         using var span = JobApiTracing.StartSubmit(kind);
         // One payload for all shards (common for uniform work such as noop) is stored once, in the job hash.
         var payloads = plan.ShardPayloads;
@@ -210,7 +213,6 @@ public sealed partial class JobStore
     {
         if (_options.Durability.WaitReplicas > 0)
             await WaitForReplicasAsync(Db, written());
-        owners.Remember(id, tenant);
         metrics.JobSubmitted();
         span?.SetTag("jobapi.job_id", id);
         Log.Submitted(logger, id, kind, total);

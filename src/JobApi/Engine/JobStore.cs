@@ -33,14 +33,28 @@ public sealed partial class JobStore(
     public async Task<bool> BelongsToAnotherTenantAsync(string id, string tenant)
     {
         if (!JobId.IsWellFormed(id)) return false;
-        if (owners.TryGet(id) is not { } owner)
-        {
-            var v = await Db.HashGetAsync(keys.Job(id).Job, ["state", "tenant"]);
-            if (v[0].IsNull) return false;
-            owner = v[1].IsNull ? Tenants.Default : (string)v[1]!;
-            owners.Remember(id, owner);
-        }
-        return !string.Equals(owner, tenant, StringComparison.Ordinal);
+        var owner = owners.TryGet(id) ?? (await ReadOwnerAsync(id))?.Tenant;
+        return owner is not null && !string.Equals(owner, tenant, StringComparison.Ordinal);
+    }
+
+    /// <summary>The tenant and final state of a job whose final event came, or null when it is gone or no longer final (a
+    /// retry reopened it: its next end has an event of its own). A succeeded job whose event brought its result and whose
+    /// tenant this node knows (submitted or looked up here) needs no read; any other costs one.</summary>
+    public async Task<(string Tenant, string State)?> EndOfAsync(FinalEvent ended)
+    {
+        if (ended.Result is not null && owners.TryGet(ended.JobId) is { } owner) return (owner, JobStates.Succeeded);
+        return await ReadOwnerAsync(ended.JobId) is { } read && JobStates.IsFinal(read.State) ? read : null;
+    }
+
+    /// <summary>The job's tenant (jobs from before tenants existed belong to <c>default</c>), remembered, and its state;
+    /// null when there is no such job.</summary>
+    private async Task<(string Tenant, string State)?> ReadOwnerAsync(string id)
+    {
+        var v = await Db.HashGetAsync(keys.Job(id).Job, ["state", "tenant"]);
+        if (v[0].IsNull) return null;
+        var owner = v[1].IsNull ? Tenants.Default : (string)v[1]!;
+        owners.Remember(id, owner);
+        return (owner, (string)v[0]!);
     }
 
     internal static async Task<JobStatus?> ReadStatusAsync(IDatabaseAsync db, string id, RedisKeys keys)

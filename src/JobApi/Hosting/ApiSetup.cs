@@ -33,6 +33,7 @@ public static class ApiSetup
         });
         services.AddExceptionHandler<ApiExceptionHandler>();
         services.AddSingleton<JobEventStream>();
+        services.AddSingleton<TenantEventStream>();
         ValidatorOptions.Global.PropertyNameResolver = (_, member, _) =>
             member is null ? null : char.ToLowerInvariant(member.Name[0]) + member.Name[1..];
         services.AddValidatorsFromAssemblyContaining<SubmitRequestValidator>(ServiceLifetime.Singleton);

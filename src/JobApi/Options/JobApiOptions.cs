@@ -113,6 +113,10 @@ public sealed class LimitsOptions
     [Range(0, 3600, ErrorMessage = "JobApi:Limits:MaxWaitSeconds must be between 0 and 3600.")]
     public int MaxWaitSeconds { get; set; } = 60;
 
+    /// <summary>Tenant events streams (<c>GET /v1/events</c>) open at once on one node; one more is refused (503).</summary>
+    [Range(0, 100_000, ErrorMessage = "JobApi:Limits:MaxEventStreams must be between 0 and 100000.")]
+    public int MaxEventStreams { get; set; } = 1_000;
+
     /// <summary>Unfinished jobs per tenant.</summary>
     [Range(0, int.MaxValue, ErrorMessage = "JobApi:Limits:MaxRunningJobsPerTenant must be 0 (off) or more.")]
     public long MaxRunningJobsPerTenant { get; set; } = 100_000;
