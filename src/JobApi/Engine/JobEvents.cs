@@ -88,7 +88,7 @@ public sealed class JobEvents(IConnectionMultiplexer redis, RedisKeys keys, Rece
     private void Signal(FinalEvent final)
     {
         if (final.Deleted) recent?.Forget(final.JobId);
-        else if (final.Result is { } result) recent?.Arrived(final.JobId, result);
+        else recent?.Ended(final.JobId, final.Result);
         Signal(final.JobId, final);
         foreach (var listener in _listeners) listener(final);
     }

@@ -7,7 +7,7 @@ namespace JobApi.Engine;
 /// <summary>The results of jobs submitted through this node that ended soon after, kept a moment so that what a caller
 /// does next, reading the result, needs no round trip: a job that ended within its submit (a lone job of a short kind
 /// that this node's idle worker ran ahead) is kept with its submit; any other one-shard job submitted here is expected
-/// (<see cref="Expect"/>) and kept when its final event brings its short result (<see cref="Arrived"/>; every node
+/// (<see cref="Expect"/>) and kept when its final event brings its short result (<see cref="Ended"/>; every node
 /// receives every final event). A result is final once it is there, so an entry can only go stale by the job's end of
 /// life: an entry is taken by its first read, lives at most <see cref="MaxLife"/> from the submit (never more than half
 /// the job's retention, so it never outlives the job), and goes when the job is deleted: through this node at once,
@@ -24,6 +24,13 @@ public sealed class RecentResults : IDisposable
 
     private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = MaxChars, CompactionPercentage = 0.25 });
     private readonly Lock _gate = new();
+    /// <summary>The ids of the last <see cref="EndsNoted"/> final events, oldest first (a job ends once, a retried one
+    /// again: noted twice, it is forgotten with its first note, which is harmless).</summary>
+    private readonly HashSet<string> _ended = new(StringComparer.Ordinal);
+    private readonly Queue<string> _endedOrder = new();
+    /// <summary>How many ends are noted: a few hundred milliseconds of ends at this engine's highest rates, far more than
+    /// the moment between a job's end on another node and its submit's reply here.</summary>
+    public const int EndsNoted = 4_096;
     private readonly TimeSpan _retention;
 
     public RecentResults(IOptions<JobApiOptions> options) => _retention = options.Value.Retention;
@@ -36,22 +43,34 @@ public sealed class RecentResults : IDisposable
         lock (_gate) Keep(new Entry(status, result, expires));
     }
 
-    /// <summary>Notes a job just submitted here, still open: its short result is kept when its final event brings it.</summary>
+    /// <summary>Notes a job just submitted here, still open: its short result is kept when its final event brings it.
+    /// Not when that event came already (the job ended on another node's worker before the submit's reply was handled
+    /// here): the read then goes to Redis, rather than wait for an event that has passed.</summary>
     public void Expect(JobStatus status, long? retainMs)
     {
         if (Life(retainMs) is not { } expires) return;
-        lock (_gate) Keep(new Entry(status, null, expires));
-    }
-
-    /// <summary>A job's final event brought its short whole result: kept when the job is expected here. Called for every
-    /// final event with a result, from any node, so a job not submitted here costs one lookup.</summary>
-    public void Arrived(string id, string json)
-    {
-        if (json.Length > MaxEntryChars) return;
         lock (_gate)
         {
+            if (!_ended.Contains(status.Id)) Keep(new Entry(status, null, expires));
+        }
+    }
+
+    /// <summary>A job's final event came, with its short whole result or without one (failed, canceled, a result too long
+    /// for the event): an expected job's result is kept, or, without one, the job is no longer expected (its read goes to
+    /// Redis at once). Called for every final event, from any node: a job not submitted here costs one lookup, and its
+    /// id is noted among the last <see cref="EndsNoted"/> ends, for a submit whose reply is handled after its job's end.</summary>
+    public void Ended(string id, string? json)
+    {
+        lock (_gate)
+        {
+            if (_ended.Add(id))
+            {
+                _endedOrder.Enqueue(id);
+                if (_endedOrder.Count > EndsNoted) _ended.Remove(_endedOrder.Dequeue());
+            }
             if (!_cache.TryGetValue(id, out Entry? expected) || expected is not { Result: null }) return;
-            Keep(new Entry(expected.Status with { State = JobStates.Succeeded }, new StoredResult(json, null, []), expected.Expires));
+            if (json is null || json.Length > MaxEntryChars) _cache.Remove(id);
+            else Keep(new Entry(expected.Status with { State = JobStates.Succeeded }, new StoredResult(json, null, []), expected.Expires));
         }
     }
 

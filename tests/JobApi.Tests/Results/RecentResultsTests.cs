@@ -87,7 +87,7 @@ public class RecentResultsTests
         recent.Expect(Queued(id), null);
         Assert.True(recent.Expects(id));
         Assert.False(recent.Holds(id));
-        recent.Arrived(id, "{\"shards\":2}");
+        recent.Ended(id, "{\"shards\":2}");
         Assert.True(recent.Holds(id));
         var taken = recent.Take(id);
         Assert.NotNull(taken);
@@ -102,13 +102,51 @@ public class RecentResultsTests
     {
         using var recent = Recent();
         var (elsewhere, longer) = (JobId.New(), JobId.New());
-        recent.Arrived(elsewhere, "{}");
+        recent.Ended(elsewhere, "{}");
         Assert.False(recent.Holds(elsewhere));
         Assert.False(recent.Expects(elsewhere));
         recent.Expect(Queued(longer), null);
-        recent.Arrived(longer, new string('1', RecentResults.MaxEntryChars + 1));
+        recent.Ended(longer, new string('1', RecentResults.MaxEntryChars + 1));
         Assert.False(recent.Holds(longer));
-        Assert.Null(recent.Take(longer)?.Result);
+        Assert.False(recent.Expects(longer)); // ended: its read goes to Redis at once
+        Assert.Null(recent.Take(longer));
+    }
+
+    [Fact]
+    public void A_job_that_ended_without_a_result_in_its_event_is_no_longer_expected()
+    {
+        using var recent = Recent();
+        var (failed, kept) = (JobId.New(), JobId.New());
+        recent.Expect(Queued(failed), null);
+        recent.Ended(failed, null);
+        Assert.False(recent.Expects(failed));
+        Assert.Null(recent.Take(failed));
+
+        recent.Expect(Queued(kept), null);
+        recent.Ended(kept, "{}");
+        recent.Ended(kept, null); // a later end without a result (a retry that failed) leaves the kept result alone
+        Assert.True(recent.Holds(kept));
+    }
+
+    [Fact]
+    public void A_job_whose_end_came_before_its_submit_was_handled_is_not_expected_so_its_read_does_not_wait_for_that_end()
+    {
+        using var recent = Recent();
+        var (early, earlyWithout, late) = (JobId.New(), JobId.New(), JobId.New());
+        recent.Ended(early, "{}");
+        recent.Ended(earlyWithout, null);
+        recent.Expect(Queued(early), null);
+        recent.Expect(Queued(earlyWithout), null);
+        Assert.False(recent.Expects(early));
+        Assert.False(recent.Expects(earlyWithout));
+        Assert.Null(recent.Take(early));
+
+        // Only the last ends are noted: an id whose end is older than that is expected again (ids are never reused).
+        for (var i = 0; i < RecentResults.EndsNoted; i++) recent.Ended(JobId.New(), null);
+        recent.Expect(Queued(early), null);
+        Assert.True(recent.Expects(early));
+        recent.Expect(Queued(late), null);
+        Assert.True(recent.Expects(late));
     }
 
     [Fact]
@@ -121,12 +159,12 @@ public class RecentResultsTests
         Assert.Equal((read, JobStates.Queued), (open?.Status.Id, open?.Status.State));
         Assert.Null(open?.Result);
         Assert.False(recent.Expects(read));
-        recent.Arrived(read, "{}");
+        recent.Ended(read, "{}");
         Assert.False(recent.Holds(read));
 
         recent.Expect(Queued(deleted), null);
         recent.Forget(deleted);
-        recent.Arrived(deleted, "{}");
+        recent.Ended(deleted, "{}");
         Assert.False(recent.Holds(deleted));
     }
 
@@ -138,7 +176,7 @@ public class RecentResultsTests
         recent.Expect(Queued(id), retainMs: 100); // its own retention: 50 ms from now
         Assert.True(recent.Expects(id));
         await Task.Delay(300);
-        recent.Arrived(id, "{}");
+        recent.Ended(id, "{}");
         Assert.False(recent.Holds(id));
         Assert.False(recent.Expects(id));
     }
