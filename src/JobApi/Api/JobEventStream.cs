@@ -34,13 +34,7 @@ public sealed class JobEventStream(JobStore store, JobEvents events, IOptions<Mi
 
     private async Task StreamAsync(HttpContext context, string jobId, long? lastEventId, CancellationToken cancellationToken)
     {
-        var response = context.Response;
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache";
-        response.Headers["X-Accel-Buffering"] = "no";
-        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        await response.StartAsync(cancellationToken);
-
+        var response = await StartAsync(context, cancellationToken);
         var last = lastEventId ?? -1;
         string? lastState = null;
         var lastWrite = DateTime.UtcNow;
@@ -70,6 +64,18 @@ public sealed class JobEventStream(JobStore store, JobEvents events, IOptions<Mi
             {
             }
         }
+    }
+
+    /// <summary>Sends the headers of a Server-Sent Events answer (not cached, not buffered by a proxy or the server).</summary>
+    internal static async Task<HttpResponse> StartAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        var response = context.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        await response.StartAsync(cancellationToken);
+        return response;
     }
 
     private async Task WriteEventAsync(HttpResponse response, JobStatus status, string kind, CancellationToken cancellationToken)

@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Threading.Channels;
 using JobApi.Engine;
 using JobApi.Options;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
 namespace JobApi.Api;
@@ -61,12 +60,7 @@ public sealed class TenantEventStream(JobStore store, JobEvents events, IOptions
             if (ended.Deleted || !JobId.IsWellFormed(ended.JobId)) return;
             if (!ends.Writer.TryWrite(ended)) Interlocked.Increment(ref lost);
         });
-        var response = context.Response;
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache";
-        response.Headers["X-Accel-Buffering"] = "no";
-        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        await response.StartAsync(cancellationToken);
+        var response = await JobEventStream.StartAsync(context, cancellationToken);
         await response.Body.FlushAsync(cancellationToken);
 
         var text = new ArrayBufferWriter<byte>(1024);
