@@ -99,9 +99,11 @@ public sealed class TenantEventsTests(RedisServerFixture redis, ServiceFixture s
         Assert.Equal("failed", end.State());
         Assert.False(end.TryGetProperty("result", out _));
 
+        // A job of many shards may end with its merge stored apart: its end then comes without the result, read as usual.
         end = await stream.EndOfAsync(words);
         Assert.Equal("succeeded", end.State());
-        Oracles.AssertWordCount(Oracles.GnuWordCount([text]), 10, end.GetProperty("result"), "the events stream");
+        var counted = end.TryGetProperty("result", out var sent) ? sent : await Client.ResultAsync(words);
+        Oracles.AssertWordCount(Oracles.GnuWordCount([text]), 10, counted, "the events stream");
 
         Assert.Equal("canceled", (await stream.EndOfAsync(canceled)).State());
         Assert.False(stream.Saw(before), "a job that ended before the stream opened was sent");
