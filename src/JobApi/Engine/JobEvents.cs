@@ -54,7 +54,10 @@ public sealed class JobEvents(IConnectionMultiplexer redis, RedisKeys keys, Rece
         try
         {
             if (_subscribed) return;
-            await redis.GetSubscriber().SubscribeAsync(keys.EventsChannel, (_, message) => Signal(FinalEvent.Parse(message!)));
+            await redis.GetSubscriber().SubscribeAsync(keys.EventsChannel, (_, message) =>
+            {
+                foreach (var final in FinalEvent.ParseAll(message!)) Signal(final);
+            });
             await redis.GetSubscriber().SubscribeAsync(keys.ProgressChannel, (_, message) => Signal(message!, null));
             _subscribed = true;
         }
@@ -133,6 +136,21 @@ public sealed class JobEventWaiter(Task<FinalEvent?> signal, Action unregister) 
 /// (the flags may be empty): <see cref="Result"/>.</summary>
 public readonly record struct FinalEvent(string JobId, bool Dependents, bool Webhook, string? Result = null, bool Deleted = false)
 {
+    /// <summary>Separates the events of one message: a script call that ends several jobs (many.lua) publishes their
+    /// events together, in order. No job id, flag or JSON result holds it (JSON escapes every control character).</summary>
+    public const char Separator = '\u001e';
+
+    /// <summary>The events of a message: one, or several from one script call.</summary>
+    public static IEnumerable<FinalEvent> ParseAll(string message)
+    {
+        if (message.IndexOf(Separator) < 0)
+        {
+            yield return Parse(message);
+            yield break;
+        }
+        foreach (var one in message.Split(Separator)) yield return Parse(one);
+    }
+
     public static FinalEvent Parse(string message)
     {
         var bar = message.IndexOf('|');

@@ -30,7 +30,8 @@ public sealed partial class Scheduler(
         // Most jobs end with nothing else due: their event is not on the follow-up channel and costs this node nothing.
         await redis.GetSubscriber().SubscribeUntilTakenAsync(keys.FollowUpChannel, (channel, message) =>
         {
-            if (FinalEvent.Parse(message!) is { } e && (e.Dependents || e.Webhook)) _ = Task.Run(() => OnJobFinishedAsync(e));
+            foreach (var e in FinalEvent.ParseAll(message!))
+                if (e.Dependents || e.Webhook) _ = Task.Run(() => OnJobFinishedAsync(e));
         }, e => Log.RedisError(logger, e), stoppingToken);
         await _wake.RunAsync(async () =>
         {

@@ -47,8 +47,10 @@ public sealed partial class ShardWorker(
         var subscriber = redis.GetSubscriber();
         await subscriber.SubscribeUntilTakenAsync(keys.NudgeChannel, (_, message) => OnNudge(message!), e => Log.RedisError(logger, e), stoppingToken);
         // A job that ended other than by success (canceled, failed, timed out): stop its shards here.
-        await subscriber.SubscribeUntilTakenAsync(keys.FollowUpChannel, (_, message) => AbandonJob(FinalEvent.Parse(message!).JobId),
-            e => Log.RedisError(logger, e), stoppingToken);
+        await subscriber.SubscribeUntilTakenAsync(keys.FollowUpChannel, (_, message) =>
+        {
+            foreach (var ended in FinalEvent.ParseAll(message!)) AbandonJob(ended.JobId);
+        }, e => Log.RedisError(logger, e), stoppingToken);
         try
         {
             await queue.WarmUpAsync();

@@ -43,6 +43,21 @@ public class FinalEventTests
     }
 
     [Fact]
+    public void A_message_of_several_events_gives_each_in_order()
+    {
+        const string a = "01M8B3WV82X0RNM2G4DF6HFTME", b = "01M8B3WV82X0RNM2G4DF6HFTMF", c = "01M8B3WV82X0RNM2G4DF6HFTMG";
+        var message = string.Join(FinalEvent.Separator, $"{a}||{{\"text\":\"a|b\\n\"}}", $"{b}|dw", c);
+        var parsed = FinalEvent.ParseAll(message).ToList();
+        Assert.Equal([a, b, c], parsed.Select(e => e.JobId));
+        Assert.Equal("{\"text\":\"a|b\\n\"}", parsed[0].Result);
+        Assert.True(parsed[1].Dependents && parsed[1].Webhook);
+        Assert.Null(parsed[2].Result);
+        Assert.Equal([FinalEvent.Parse(a)], FinalEvent.ParseAll(a));
+        // JSON escapes every control character, so a result can never hold the separator itself.
+        Assert.DoesNotContain(FinalEvent.Separator, System.Text.Json.JsonSerializer.Serialize(new { text = $"x{FinalEvent.Separator}y" }));
+    }
+
+    [Fact]
     public void A_final_event_without_a_result_has_none()
     {
         Assert.Null(FinalEvent.Parse("01M8B3WV82X0RNM2G4DF6HFTME").Result);

@@ -93,6 +93,24 @@ local INLINE_RESULT = 64
 -- The longest result a final event carries (every API node receives every final event).
 local EVENT_RESULT = 256
 local FINISH_FIELDS = { 'retainMs', 'dependents', 'callbackUrl', 'finals', 'hold' }
+-- The final events of a call that runs for several jobs (many.lua sets EVENTS to a table) are published together
+-- when it ends: one message per channel for all its jobs, in order, separated by the record separator (\30), which
+-- no job id, flag or JSON result holds (JSON escapes every control character; FinalEvent.ParseAll splits on it).
+-- Subscribers act on an event only after the script has ended either way, so they see no difference but the count.
+local EVENTS
+local function publish(channel, message)
+  if not EVENTS then
+    redis.call('PUBLISH', channel, message)
+    return
+  end
+  local list = EVENTS[channel]
+  if not list then
+    list = {}
+    EVENTS[channel] = list
+    EVENTS[#EVENTS + 1] = channel
+  end
+  list[#list + 1] = message
+end
 local function finish_job(state, err, now, retention_ms, channel, job_id, opts)
   opts = opts or {}
   local own = opts.own or redis.call('HMGET', K.job, unpack(FINISH_FIELDS))
@@ -137,14 +155,14 @@ local function finish_job(state, err, now, retention_ms, channel, job_id, opts)
   -- A short result that is the whole result (opts.whole: no items list) rides on the final event, so that a request
   -- waiting for it answers without reading it back (FinalEvent.Result): id|flags|result.
   if state == 'succeeded' and opts.whole and opts.result and #opts.result <= EVENT_RESULT then
-    redis.call('PUBLISH', channel, job_id .. '|' .. flags .. '|' .. opts.result)
+    publish(channel, job_id .. '|' .. flags .. '|' .. opts.result)
   else
-    redis.call('PUBLISH', channel, event)
+    publish(channel, event)
   end
   -- The nodes' follow-up channel (RedisKeys.FollowUpChannel, the events channel + ':follow-up') gets the event too
   -- only when the end leaves them something to do: dependents or a webhook, or shards to stop (any end other than
   -- success). A job that simply succeeded costs the workers and schedulers no message.
-  if flags ~= '' or state ~= 'succeeded' then redis.call('PUBLISH', channel .. ':follow-up', event) end
+  if flags ~= '' or state ~= 'succeeded' then publish(channel .. ':follow-up', event) end
 end
 
 -- Failed attempts of shard i so far.
