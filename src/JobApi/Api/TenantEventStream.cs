@@ -16,7 +16,7 @@ namespace JobApi.Api;
 /// job's result has it). Should the client fall behind by more than <see cref="Buffer"/> messages, the newest are not
 /// kept and a <c>lost</c> message with their <c>count</c> says so; memory per stream stays bounded.
 /// </summary>
-public sealed class TenantEventStream(JobStore store, JobEvents events, IOptions<JobApiOptions> options)
+public sealed class TenantEventStream(JobStore store, JobEvents events, IOptions<JobApiOptions> options, IHostApplicationLifetime lifetime)
 {
     /// <summary>Ends held for one stream while its client reads the earlier ones.</summary>
     public const int Buffer = 4_096;
@@ -32,13 +32,16 @@ public sealed class TenantEventStream(JobStore store, JobEvents events, IOptions
             Interlocked.Decrement(ref _open);
             return false;
         }
+        // A stream never ends by itself: it ends when the client goes away or when the node stops (so that a stopping
+        // node does not wait its shutdown timeout for open streams; the client reconnects to another node).
+        using var open = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
         try
         {
-            await StreamAsync(context, tenant, cancellationToken);
+            await StreamAsync(context, tenant, open.Token);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (open.IsCancellationRequested)
         {
-            // The client went away.
+            // The client went away, or the node stops.
         }
         finally
         {

@@ -14,7 +14,7 @@ public sealed class TenantEventsController(TenantEventStream stream, Microsoft.E
     /// <c>failed</c> or <c>canceled</c>) and <c>result</c> present for a short result of a succeeded job (a longer one is
     /// read with <c>GET /v1/jobs/{id}/result</c>). Live only: ends from before the stream opened are not sent. A client
     /// that falls more than 4,096 messages behind gets a <c>lost</c> message with the <c>count</c> of ends not sent.
-    /// A comment line every 15 s keeps a quiet stream open.
+    /// A comment line every 15 s keeps a quiet stream open; the node ends its streams when it stops.
     /// </summary>
     [HttpGet]
     [ProducesResponseType<JobEnd>(StatusCodes.Status200OK, "text/event-stream")]

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Collections.Concurrent;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -21,6 +22,9 @@ internal sealed class EndsReader : IAsyncDisposable
     }
 
     public ConcurrentQueue<string> Events { get; } = new();
+
+    /// <summary>Completes when the server ends the stream.</summary>
+    public Task Ended => _reading;
 
     public static async Task<EndsReader> OpenAsync(HttpClient client)
     {
@@ -161,5 +165,22 @@ public sealed class TenantEventsIsolationTests(RedisServerFixture redis, Service
                 return (int)again.StatusCode == 200;
             }, "a stream to open once another closed");
         }
+    }
+}
+
+/// <summary>A node that stops ends its tenant events streams at once, rather than wait its shutdown timeout for them.</summary>
+[Collection(RedisCollection.Name)]
+public sealed class TenantEventsShutdownTests(RedisServerFixture redis, ServiceFixture service)
+    : ApiTest(redis, service, new Dictionary<string, string?> { ["JobApi:Limits:MaxEventStreams"] = "7" }) // a node of its own
+{
+    [Fact]
+    public async Task Stopping_the_node_ends_its_streams()
+    {
+        await using var stream = await EndsReader.OpenAsync(Client);
+        var lone = (await Client.SubmitAsync(new { kind = "noop", input = new { }, shards = 1 })).Id();
+        Assert.Equal("succeeded", (await stream.EndOfAsync(lone)).State());
+        Assert.False(stream.Ended.IsCompleted);
+        Factory.Services.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().StopApplication();
+        await stream.Ended.WaitAsync(TimeSpan.FromSeconds(10));
     }
 }
