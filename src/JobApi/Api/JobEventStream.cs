@@ -52,8 +52,7 @@ public sealed class JobEventStream(JobStore store, JobEvents events, IOptions<Mi
             }
             else if (DateTime.UtcNow - lastWrite > KeepAlive)
             {
-                await response.WriteAsync(": keep-alive\n\n", cancellationToken);
-                await response.Body.FlushAsync(cancellationToken);
+                await KeepAliveAsync(response, cancellationToken);
                 lastWrite = DateTime.UtcNow;
             }
             try
@@ -76,6 +75,13 @@ public sealed class JobEventStream(JobStore store, JobEvents events, IOptions<Mi
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         await response.StartAsync(cancellationToken);
         return response;
+    }
+
+    /// <summary>A comment line that keeps a quiet stream open through proxies.</summary>
+    internal static async Task KeepAliveAsync(HttpResponse response, CancellationToken cancellationToken)
+    {
+        await response.WriteAsync(": keep-alive\n\n", cancellationToken);
+        await response.Body.FlushAsync(cancellationToken);
     }
 
     private async Task WriteEventAsync(HttpResponse response, JobStatus status, string kind, CancellationToken cancellationToken)

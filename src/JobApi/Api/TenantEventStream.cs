@@ -78,8 +78,7 @@ public sealed class TenantEventStream(JobStore store, JobEvents events, IOptions
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
-                    await response.Body.WriteAsync(": keep-alive\n\n"u8.ToArray(), cancellationToken);
-                    await response.Body.FlushAsync(cancellationToken);
+                    await JobEventStream.KeepAliveAsync(response, cancellationToken);
                     continue;
                 }
             }
